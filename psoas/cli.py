@@ -1,0 +1,253 @@
+"""The ``psoas`` command line: composes sensors, analysis and dashboard; holds no logic of its own.
+
+Errors a user can act on (:class:`PsoasError`) are printed as one line without a traceback and the
+command exits non-zero; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import click
+import typer
+
+from psoas import console
+from psoas.console import err, human_bytes, local_time
+from sensors.errors import PsoasError, UsageError
+from sensors.importers import ImportOptions, import_file
+from sensors.schema import EXPORT_TABLES, PLACEMENTS
+from sensors.store import Store
+from sensors.timeutil import parse_day, system_tz, zone
+
+app = typer.Typer(
+    name="psoas",
+    help="Local-first analysis of wearable data: prolonged sitting, stride length, psoas routine.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+class State:
+    home: Path | None = None
+
+
+state = State()
+
+HomeOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--home", help="Store directory (default: $PSOAS_HOME, else the user data directory)."
+    ),
+]
+
+
+@app.callback()
+def _global(
+    home: HomeOption = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and debug logs.")] = False,
+) -> None:
+    state.home = home
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+
+
+def _open_store() -> Store:
+    return Store.open(state.home)
+
+
+@app.command("import")
+def import_(
+    paths: Annotated[list[Path], typer.Argument(help="Files to import.")],
+    device: Annotated[
+        str | None, typer.Option(help="Device id (default: from the file name).")
+    ] = None,
+    placement: Annotated[
+        str, typer.Option(help=f"Where the sensor was worn: {', '.join(PLACEMENTS)}.")
+    ] = "unknown",
+    tz: Annotated[
+        str | None, typer.Option(help="IANA time zone of the wearer (default: this machine's).")
+    ] = None,
+    sensor_height: Annotated[
+        float | None,
+        typer.Option("--sensor-height", help="Sensor height above ground, metres (lower back)."),
+    ] = None,
+    acc_unit: Annotated[
+        str | None, typer.Option(help="Accelerometer unit: g or mps2 (default: detect).")
+    ] = None,
+    gyro_unit: Annotated[
+        str | None, typer.Option(help="Gyroscope unit: dps or rads (default: detect).")
+    ] = None,
+) -> None:
+    """Import sensor files (CSV) into the store; a file already imported is skipped."""
+    if acc_unit not in (None, "g", "mps2"):
+        raise UsageError(f"--acc-unit {acc_unit!r}: use g or mps2")
+    if gyro_unit not in (None, "dps", "rads"):
+        raise UsageError(f"--gyro-unit {gyro_unit!r}: use dps or rads")
+    if placement not in PLACEMENTS:
+        raise UsageError(f"--placement {placement!r}: use one of {', '.join(PLACEMENTS)}")
+    if sensor_height is not None and not 0.2 <= sensor_height <= 2.0:
+        raise UsageError(f"--sensor-height {sensor_height}: give the height in metres (0.2-2.0)")
+    zone_name = tz or system_tz()
+    zone(zone_name)
+    options = ImportOptions(
+        device_id=device,
+        placement=placement,
+        tz=zone_name,
+        sensor_height_m=sensor_height,
+        acc_unit=acc_unit,
+        gyro_unit=gyro_unit,
+    )
+    with _open_store() as store:
+        for path in paths:
+            with console.byte_progress(path.name) as progress:
+                task = progress.add_task(f"importing {path.name}", total=None)
+
+                def advance(done: int, total: int, task: int = task) -> None:
+                    progress.update(task, completed=done, total=total)
+
+                report = import_file(store, path, options, advance)
+            if report.already_imported:
+                err.print(f"{path}: already imported, nothing to do")
+                continue
+            r = report.result
+            detected = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in report.decisions.items())
+            err.print(
+                f"{path}: {r.new_samples:,} samples, {r.new_metric_rows:,} metric rows for "
+                f"device {', '.join(sorted(r.devices))} over {len(r.days)} day(s)"
+                + (f" ({detected})" if detected else "")
+                + (f"; {r.gaps} gap(s), {r.missing_samples:,} samples missing" if r.gaps else "")
+            )
+
+
+@app.command()
+def analyze(
+    since: Annotated[
+        str | None, typer.Option(help="Re-analyse every day from this day on (YYYY-MM-DD).")
+    ] = None,
+) -> None:
+    """Analyse the device-days that received new data (or every day from --since)."""
+    from analysis.pipeline import analyze as run_analysis
+
+    since_day = parse_day(since) if since else None
+    with _open_store() as store, console.count_progress("analysing") as progress:
+        task = progress.add_task("analysing", total=None)
+
+        def on_day(device_id: str, day: str) -> None:
+            progress.update(task, description=f"analysing {device_id} {day}", advance=1)
+
+        report = run_analysis(store, since=since_day, on_day=on_day)
+    err.print(f"analysed {len(report.device_days)} device-day(s)")
+
+
+@app.command()
+def export(
+    table: Annotated[str, typer.Argument(help=f"One of: {', '.join(EXPORT_TABLES)}.")],
+    format: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
+    out: Annotated[str, typer.Option("--out", help="File to write, or - for stdout.")] = "-",
+    device: Annotated[str | None, typer.Option(help="Only this device.")] = None,
+) -> None:
+    """Export a table (raw samples included) as CSV or Parquet."""
+    from psoas.export import export as run_export
+
+    with _open_store() as store:
+        rows = run_export(store, table, format, out, device)
+    if out != "-":
+        err.print(f"wrote {rows:,} rows of {table} to {out}")
+
+
+@app.command()
+def status() -> None:
+    """Show the store: devices, recordings, days, last sync and size."""
+    from rich.table import Table
+
+    with _open_store() as store:
+        info = store.status()
+    console.out.print(f"store: {info['home']} ({human_bytes(info['size_bytes'])})")
+    devices = info["devices"]
+    if devices.empty:
+        console.out.print("no devices yet: `psoas import FILE` or `psoas demo` adds data")
+        return
+    table = Table(
+        "device",
+        "kind",
+        "placement",
+        "tz",
+        "recordings",
+        "days",
+        "samples",
+        "metric rows",
+        "from",
+        "to",
+        "last sync",
+    )
+    for row in devices.itertuples():
+        table.add_row(
+            row.device_id,
+            row.kind,
+            row.placement,
+            row.tz,
+            str(row.recordings),
+            str(row.days),
+            f"{row.samples:,}",
+            f"{row.metric_rows:,}",
+            local_time(row.first_t, row.tz),
+            local_time(row.last_t, row.tz),
+            local_time(row.last_sync_ns, row.tz),
+        )
+    console.out.print(table)
+
+
+@app.command()
+def demo(
+    days: Annotated[int, typer.Option(help="Days to simulate (1 = one workday).")] = 1,
+    no_dashboard: Annotated[
+        bool, typer.Option("--no-dashboard", help="Do not start the dashboard.")
+    ] = False,
+    port: Annotated[int, typer.Option(help="Dashboard port on 127.0.0.1.")] = 8050,
+    tz: Annotated[str | None, typer.Option(help="Time zone of the simulated wearer.")] = None,
+    seed: Annotated[int, typer.Option(help="Simulator seed.")] = 7,
+) -> None:
+    """Simulate a workday (or N days), ingest, analyse, report, and open the dashboard."""
+    from psoas.demo import run_demo
+
+    if not 1 <= days <= 366:
+        raise UsageError(f"--days {days}: choose 1 to 366")
+    home = state.home or Path("psoas-demo")
+    run_demo(
+        home, days=days, tz=tz or system_tz(), seed=seed, dashboard=not no_dashboard, port=port
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit code."""
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    try:
+        app(args=args, standalone_mode=False)
+    except PsoasError as exc:
+        if debug:
+            raise
+        err.print(f"[bold red]psoas: error:[/] {exc}", highlight=False, markup=True)
+        return exc.exit_code
+    except click.exceptions.Abort:
+        err.print("psoas: interrupted")
+        return 130
+    except KeyboardInterrupt:
+        err.print("psoas: interrupted")
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,140 @@
+"""The ``psoas`` console script, run as a user runs it (a real subprocess)."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from tests.conftest import catalog_dump, imu_frame, tree_snapshot
+
+PSOAS = str(Path(sys.executable).with_name("psoas"))
+
+
+def psoas(*args: str, home: Path, check: bool = True) -> subprocess.CompletedProcess:
+    done = subprocess.run(
+        [PSOAS, "--home", str(home), *args], capture_output=True, text=True, timeout=300
+    )
+    if check and done.returncode != 0:
+        raise AssertionError(f"psoas {' '.join(args)} failed: {done.stderr}")
+    return done
+
+
+@pytest.fixture
+def csv_file(tmp_path: Path) -> tuple[Path, pd.DataFrame]:
+    frame = imu_frame(6000)
+    path = tmp_path / "thigh.csv"
+    pd.DataFrame(
+        {
+            "timestamp": frame["t"] / 1e9,
+            **{c: frame[c] for c in ("ax", "ay", "az", "gx", "gy", "gz")},
+        }
+    ).to_csv(path, index=False)
+    return path, frame
+
+
+def test_import_status_export_round_trip(tmp_path, csv_file):
+    path, frame = csv_file
+    home = tmp_path / "h"
+    done = psoas("import", str(path), "--placement", "thigh", "--tz", "Europe/Berlin", home=home)
+    assert "6,000 samples" in done.stderr and "device thigh" in done.stderr
+    status = psoas("status", home=home).stdout
+    assert "thigh" in status and "6,000" in status and "Europe/Berlin" in status
+    exported = psoas("export", "raw", "--format", "csv", "--out", "-", home=home).stdout
+    back = pd.read_csv(io.StringIO(exported))
+    assert back["device_id"].unique().tolist() == ["thigh"]
+    assert back["t"].tolist() == frame["t"].tolist()
+    pd.testing.assert_series_equal(back["ax"].astype("float32"), frame["ax"], check_names=False)
+
+
+def test_export_parquet_to_file_and_every_table(tmp_path, csv_file):
+    path, frame = csv_file
+    home = tmp_path / "h"
+    psoas("import", str(path), "--tz", "UTC", home=home)
+    psoas("analyze", home=home)
+    out = tmp_path / "raw.parquet"
+    psoas("export", "raw", "--format", "parquet", "--out", str(out), home=home)
+    assert pq.read_table(out).num_rows == len(frame)
+    summary = pd.read_csv(io.StringIO(psoas("export", "daily_summary", home=home).stdout))
+    assert summary.loc[0, "samples"] == len(frame)
+    assert summary.loc[0, "recorded_s"] == pytest.approx(60.0)
+    for table in (
+        "metrics",
+        "gaps",
+        "sitting_bouts",
+        "strides",
+        "alerts",
+        "routine_log",
+        "weekly_stride",
+    ):
+        header = psoas("export", table, home=home).stdout.splitlines()[0]
+        assert header, table
+
+
+def test_second_import_of_same_file_is_a_noop(tmp_path, csv_file):
+    path, _ = csv_file
+    home = tmp_path / "h"
+    psoas("import", str(path), "--tz", "UTC", home=home)
+    again = psoas("import", str(path), "--tz", "UTC", home=home)
+    assert "already imported" in again.stderr
+
+
+def test_malformed_csv_exits_non_zero_with_one_line_and_store_unchanged(tmp_path, csv_file):
+    path, _ = csv_file
+    home = tmp_path / "h"
+    psoas("import", str(path), "--tz", "UTC", home=home)
+    lines = path.read_text().splitlines(True)
+    lines[1233] = lines[1233].replace(",", ";", 2)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("".join(lines))
+    before = (tree_snapshot(home), catalog_dump(home))
+    done = psoas("import", str(bad), "--tz", "UTC", home=home, check=False)
+    assert done.returncode != 0
+    assert "line 1234" in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert (tree_snapshot(home), catalog_dump(home)) == before
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    done = psoas(
+        "--debug", "import", str(tmp_path / "missing.csv"), home=tmp_path / "h", check=False
+    )
+    assert done.returncode != 0 and "Traceback" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["export", "nope"], "unknown table 'nope'"),
+        (["export", "raw", "--format", "xlsx"], "unknown format 'xlsx'"),
+        (["import", "x.csv", "--placement", "knee"], "--placement 'knee'"),
+        (["import", "x.csv", "--tz", "Mars/Olympus"], "unknown time zone"),
+        (["analyze", "--since", "yesterday"], "not a day"),
+    ],
+)
+def test_usage_errors_are_one_actionable_line(tmp_path, args, expected):
+    done = psoas(*args, home=tmp_path / "h", check=False)
+    assert done.returncode == 2
+    assert expected in done.stderr and "Traceback" not in done.stderr
+
+
+def test_status_of_empty_store_says_what_to_do(tmp_path):
+    assert "psoas import" in psoas("status", home=tmp_path / "h").stdout
+
+
+def test_psoas_home_environment_variable_selects_the_store(tmp_path, csv_file):
+    path, _ = csv_file
+    env_home = tmp_path / "from-env"
+    done = subprocess.run(
+        [PSOAS, "import", str(path), "--tz", "UTC"],
+        capture_output=True,
+        text=True,
+        env={"PSOAS_HOME": str(env_home), "PATH": "/usr/bin:/bin"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert (env_home / "catalog.sqlite").exists()

@@ -18,8 +18,9 @@ def recorded_seconds(t_ns: np.ndarray, max_gap_factor: float = 5.0) -> float:
         return 0.0
     step = np.diff(t_ns)
     median = float(np.median(step))
-    counted = step[step <= max_gap_factor * median].sum(dtype=np.float64)
-    return float((counted + median) / NS_PER_S)
+    within = step <= max_gap_factor * median
+    runs = 1 + int((~within).sum())  # the last sample of each contiguous run covers one step
+    return float((step[within].sum(dtype=np.float64) + runs * median) / NS_PER_S)
 
 
 def daily_summary_row(

@@ -241,6 +241,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err.print("psoas: interrupted")
         return 130
+    except BrokenPipeError:
+        # the reader of our stdout went away (e.g. `psoas export raw | head`): not an error
+        sys.stderr.close()
+        return 0
+    except OSError as exc:
+        if debug:
+            raise
+        where = f": {exc.filename}" if exc.filename else ""
+        err.print(f"[bold red]psoas: error:[/] {exc.strerror or exc}{where}", highlight=False)
+        return 1
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code

@@ -1,0 +1,92 @@
+"""``psoas demo`` end to end, as the README's quick start runs it."""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+import subprocess
+import time
+import urllib.request
+
+import pandas as pd
+
+from psoas.demo import DEMO_DEVICE, demo_days
+from tests.test_cli import PSOAS, psoas
+
+
+def test_demo_reports_and_leaves_a_readable_store(tmp_path):
+    home = tmp_path / "demo"
+    done = psoas("demo", "--no-dashboard", "--tz", "Europe/Berlin", home=home)
+    assert "psoas demo" in done.stdout and DEMO_DEVICE in done.stdout
+    assert "sitting (truth)" in done.stdout
+    status = psoas("status", home=home).stdout
+    assert DEMO_DEVICE in status and "Europe/Berlin" in status
+    raw = pd.read_csv(
+        io.StringIO(psoas("export", "raw", "--format", "csv", "--out", "-", home=home).stdout)
+    )
+    summary = pd.read_csv(io.StringIO(psoas("export", "daily_summary", home=home).stdout))
+    # a whole local day at 50 Hz, less the packets the simulated link lost
+    assert len(raw) == summary.loc[0, "samples"]
+    assert 0.98 * 86_400 * 50 < len(raw) <= 25 * 3600 * 50
+    assert raw["seq"].is_monotonic_increasing and raw["seq"].is_unique
+    gaps = pd.read_csv(io.StringIO(psoas("export", "gaps", home=home).stdout))
+    assert len(raw) + gaps["missing_count"].sum() == raw["seq"].iloc[-1] + 1
+
+
+def test_demo_runs_again_into_a_fresh_home(tmp_path):
+    home = tmp_path / "demo"
+    psoas("demo", "--no-dashboard", "--days", "2", home=home)
+    psoas("demo", "--no-dashboard", home=home)
+    summary = pd.read_csv(io.StringIO(psoas("export", "daily_summary", home=home).stdout))
+    assert len(summary) == 1  # the second run started from an empty store
+
+
+def test_demo_refuses_to_wipe_a_folder_that_is_not_a_store(tmp_path):
+    precious = tmp_path / "thesis"
+    precious.mkdir()
+    (precious / "chapter1.tex").write_text("...")
+    done = psoas("demo", "--no-dashboard", home=precious, check=False)
+    assert done.returncode == 2 and "not a psoas store" in done.stderr
+    assert (precious / "chapter1.tex").exists()
+
+
+def test_demo_days_end_on_a_workday():
+    import datetime as dt
+
+    days = demo_days(3, today=dt.date(2026, 11, 30))  # a Monday
+    assert days[-1] == dt.date(2026, 11, 27) and days[-1].weekday() == 4
+    assert len(days) == 3
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_demo_serves_the_dashboard_on_localhost(tmp_path):
+    port = _free_port()
+    proc = subprocess.Popen(
+        [PSOAS, "--home", str(tmp_path / "demo"), "demo", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        layout = None
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                url = f"http://127.0.0.1:{port}/_dash-layout"
+                with urllib.request.urlopen(url, timeout=5) as response:
+                    layout = json.loads(response.read())
+                break
+            except OSError:
+                time.sleep(0.5)
+        assert layout is not None, proc.stderr.read() if proc.poll() is not None else "timeout"
+        text = json.dumps(layout)
+        assert DEMO_DEVICE in text and "day-acceleration" in text
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

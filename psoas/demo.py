@@ -13,11 +13,11 @@ from pathlib import Path
 
 import numpy as np
 from rich.table import Table
-from sensors.simulate import SimulatedRecording, simulate_day
 
 from analysis.pipeline import analyze
 from psoas.console import count_progress, err, human_duration, out
 from sensors.errors import UsageError
+from sensors.simulate import SimulatedRecording, simulate_day
 from sensors.store import DeviceInfo, RecordingInfo, Store
 from sensors.store.store import CATALOG_FILE
 

@@ -221,8 +221,7 @@ def _as_finite_float32(values: np.ndarray, name: str, where: str) -> np.ndarray:
 def _check_increasing(values: np.ndarray, name: str, where: str, *, strict: bool) -> None:
     if len(values) < 2:
         return
-    step = np.diff(values)
-    bad = step <= 0 if strict else step < 0
+    bad = values[1:] <= values[:-1] if strict else values[1:] < values[:-1]
     if bad.any():
         row = int(np.flatnonzero(bad)[0]) + 1
         rule = "strictly increase" if strict else "never decrease"

@@ -199,3 +199,12 @@ def test_store_home_must_be_a_directory(tmp_path: Path):
     path.write_text("x")
     with pytest.raises(Exception, match="is a file"):
         Store.open(path)
+
+
+def test_day_mixing_parts_with_and_without_gyro_reads_nan_for_missing_gyro(store, recording):
+    with store.ingest() as tx:
+        tx.add_samples(recording, imu_frame(100, gyro=False))
+        tx.add_samples(recording, imu_frame(100, seq0=100, t0_ns=T0_NS + 10**9))
+    back = store.read_samples("imu1")
+    assert len(back) == 200 and back["gx"].dtype == "float32"
+    assert back["gx"].iloc[:100].isna().all() and back["gx"].iloc[100:].notna().all()

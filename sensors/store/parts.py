@@ -11,9 +11,12 @@ import os
 import uuid
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sensors.schema import IMU_COLUMNS, IMU_DTYPES
 from sensors.store.home import FILE_MODE, fsync_dir
 
 TMP_PREFIX = ".tmp-"
@@ -57,3 +60,33 @@ def read_parts(paths: list[Path], columns: list[str] | None = None) -> pa.Table 
         return None
     tables = [pq.read_table(p, columns=columns, use_threads=True) for p in paths]
     return pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+
+
+def read_imu_parts(paths: list[Path], columns: list[str] | None = None) -> pd.DataFrame | None:
+    """Read IMU parts, in order, straight into one preallocated numpy array per column.
+
+    One column of one row group is decoded and copied into place at a time, so the peak is the
+    result plus a few MB, not the result twice (a whole many-chunk Arrow table, then the
+    consolidated copy ``to_pandas`` makes of it). Columns a part lacks (gyroscope) are NaN for
+    its rows. ``None`` when ``paths`` is empty.
+    """
+    if not paths:
+        return None
+    files = [pq.ParquetFile(p) for p in paths]
+    present = {name for f in files for name in f.schema_arrow.names}
+    names = [c for c in (columns or IMU_COLUMNS) if c in present]
+    out = {c: np.empty(sum(f.metadata.num_rows for f in files), IMU_DTYPES[c]) for c in names}
+    pos = 0
+    for f in files:
+        for i in range(f.num_row_groups):
+            rows = f.metadata.row_group(i).num_rows
+            for c in names:
+                if c not in f.schema_arrow.names:
+                    out[c][pos : pos + rows] = np.nan
+                    continue
+                at = pos
+                for chunk in f.read_row_group(i, columns=[c]).column(0).chunks:
+                    out[c][at : at + len(chunk)] = chunk.to_numpy(zero_copy_only=True)
+                    at += len(chunk)
+            pos += rows
+    return pd.DataFrame(out, copy=False)

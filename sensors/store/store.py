@@ -43,7 +43,12 @@ from sensors.schema import (
 )
 from sensors.store import catalog
 from sensors.store.home import make_private_dir, resolve_home
-from sensors.store.parts import TMP_PREFIX, read_parts, write_part_atomically
+from sensors.store.parts import (
+    TMP_PREFIX,
+    read_imu_parts,
+    read_parts,
+    write_part_atomically,
+)
 from sensors.timeutil import split_by_local_day, zone
 
 RAW_DIR = "raw"
@@ -139,11 +144,22 @@ class _SeqRanges:
         return np.searchsorted(self.firsts, seq, side="right") - 1
 
     def covered(self, seq: np.ndarray) -> np.ndarray:
-        idx = self.preceding(seq)
+        """Which of the sorted ``seq`` fall inside a stored range (one bool per sample).
+
+        A binary search per stored range finds its rows, so no per-sample index array is built.
+        """
         inside = np.zeros(len(seq), dtype=bool)
-        ok = idx >= 0
-        inside[ok] = seq[ok] <= self.lasts[idx[ok]]
+        lo = np.searchsorted(seq, self.firsts, side="left")
+        hi = np.searchsorted(seq, self.lasts, side="right")
+        hit = lo < hi
+        for a, b in zip(lo[hit].tolist(), hi[hit].tolist(), strict=True):
+            inside[a:b] = True
         return inside
+
+    def cuts(self, seq: np.ndarray) -> list[int]:
+        """Positions in the sorted ``seq`` where a stored range starts (0 < position < len)."""
+        at = np.searchsorted(seq, self.firsts, side="left")
+        return np.unique(at[(at > 0) & (at < len(seq))]).tolist()
 
     def add(self, first: int, last: int, last_t: int) -> None:
         pos = int(np.searchsorted(self.firsts, first))
@@ -444,15 +460,18 @@ class Store:
         order = "first_seq" if kind == "raw" else "first_t"
         paths = [self.home / r[0] for r in self._conn.execute(f"{sql} ORDER BY {order}", params)]
         try:
-            table = read_parts(paths, columns)
+            if kind == "raw":
+                frame = read_imu_parts(paths, columns)
+            else:
+                table = read_parts(paths, columns)
+                frame = None if table is None else table.to_pandas()
         except (OSError, pa.ArrowException) as exc:
             raise StoreError(
                 f"cannot read a part of device {device_id} in {self.home}: {exc}; the store is "
                 f"damaged — restore it from a backup or re-import the device's files"
             ) from exc
-        if table is None:
+        if frame is None:
             return _empty_kind(kind, columns)
-        frame = table.to_pandas()
         if kind == "metrics":
             frame["metric"] = frame["metric"].astype("string")
         mask = np.ones(len(frame), dtype=bool)
@@ -503,9 +522,7 @@ class Ingest:
             seq, t = seq[keep], t[keep]
         # A part's seq range must not straddle a stored range: group rows by the stored range
         # that precedes them, then cut each group at local midnight.
-        group = ranges.preceding(seq)
-        cuts = np.flatnonzero(np.diff(group)) + 1
-        bounds = [0, *cuts.tolist(), len(seq)]
+        bounds = [0, *ranges.cuts(seq), len(seq)]
         for lo, hi in itertools.pairwise(bounds):
             for day, a, b in split_by_local_day(t[lo:hi], device.tz):
                 self._write_raw_part(recording, day, frame.iloc[lo + a : lo + b])
@@ -689,6 +706,8 @@ class Ingest:
                 int(seq[0]) - cursor[0] - 1,
                 "device did not deliver",
             )
+        if int(seq[-1]) - int(seq[0]) == len(seq) - 1:
+            return  # seq strictly increases, so first-to-last equal to the count means no jump
         jumps = np.flatnonzero(np.diff(seq) > 1)
         if len(jumps) == 0:
             return

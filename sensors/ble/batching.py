@@ -1,0 +1,148 @@
+"""Ordering, de-duplication and sanity checks for IMU batches arriving over Bluetooth.
+
+Notifications can arrive twice, out of order, or from a peer that lies. The collector feeds every
+decoded batch to a :class:`BatchBuffer`, which releases them in ``seq`` order, exactly once:
+
+- a batch whose samples were all released before is a duplicate and is dropped (counted);
+- a batch that only partly overlaps what was released is trimmed to its new samples;
+- a hole in ``seq`` is held open for ``reorder_window_s`` (a late notification may fill it);
+  after that, or at the end of a sync, the hole is accepted as a device-side gap (the store
+  records it; nothing is invented);
+- a batch that would make time run backwards, or whose sample period is far from the device's
+  announced rate, is rejected (counted and logged) rather than corrupting the store.
+
+Pure logic: no Bluetooth, no store; the clock is injectable so tests control time.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sensors.ble.profiles.imu import ImuBatch
+
+_log = logging.getLogger(__name__)
+
+DEFAULT_REORDER_WINDOW_S = 2.0
+PERIOD_TOLERANCE = 0.2
+"""A batch's sample period may differ from the announced rate by at most this fraction."""
+
+
+@dataclass
+class BufferCounters:
+    """What the buffer dropped or rejected, for the user's report and the logs."""
+
+    duplicate_batches: int = 0
+    trimmed_samples: int = 0
+    rejected_batches: int = 0
+    accepted_holes: int = 0
+    reasons: list[str] = field(default_factory=list)
+
+
+class BatchBuffer:
+    """Releases batches in seq order, each sample once; see the module docstring."""
+
+    def __init__(
+        self,
+        next_seq: int | None,
+        *,
+        expected_period_ns: int | None = None,
+        reorder_window_s: float = DEFAULT_REORDER_WINDOW_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.next_seq = next_seq
+        self.expected_period_ns = expected_period_ns
+        self.reorder_window_s = reorder_window_s
+        self._clock = clock
+        self._pending: dict[int, ImuBatch] = {}
+        self._hole_since: float | None = None
+        self._last_t_ns: int | None = None
+        self.counters = BufferCounters()
+
+    @property
+    def pending_samples(self) -> int:
+        return sum(b.count for b in self._pending.values())
+
+    def add(self, batch: ImuBatch) -> None:
+        """Take a decoded batch (any order, possibly a duplicate)."""
+        if self.next_seq is not None and batch.last_seq < self.next_seq:
+            self.counters.duplicate_batches += 1
+            return
+        if batch.first_seq in self._pending:
+            self.counters.duplicate_batches += 1
+            return
+        if self.expected_period_ns and not _period_ok(batch.period_ns, self.expected_period_ns):
+            self._reject(
+                batch,
+                f"sample period {batch.period_ns} ns, the device announced "
+                f"{self.expected_period_ns} ns",
+            )
+            return
+        self._pending[batch.first_seq] = batch
+
+    def release(self, *, final: bool = False) -> list[ImuBatch]:
+        """Batches ready to commit, in seq order. ``final`` accepts every remaining hole."""
+        out: list[ImuBatch] = []
+        for first in sorted(self._pending):
+            batch = self._pending[first]
+            if self.next_seq is None:
+                # nothing stored yet: the earliest batch may still be on its way
+                if not final and not self._hole_expired():
+                    break
+            elif first > self.next_seq:
+                if not final and not self._hole_expired():
+                    break
+                self.counters.accepted_holes += 1
+            self._hole_since = None
+            del self._pending[first]
+            batch = self._trim(batch)
+            if batch is None:
+                continue
+            if self._last_t_ns is not None and batch.t0_us * 1000 < self._last_t_ns:
+                self._reject(batch, "its time runs backwards from the previous batch")
+                continue
+            out.append(batch)
+            self.next_seq = batch.last_seq + 1
+            self._last_t_ns = batch.t0_us * 1000 + (batch.count - 1) * batch.period_ns
+        if self._pending and self._hole_since is None:
+            self._hole_since = self._clock()
+        return out
+
+    def _hole_expired(self) -> bool:
+        if self._hole_since is None:
+            self._hole_since = self._clock()
+            return False
+        return self._clock() - self._hole_since >= self.reorder_window_s
+
+    def _trim(self, batch: ImuBatch) -> ImuBatch | None:
+        """Drop the samples of ``batch`` that were already released."""
+        if self.next_seq is None or batch.first_seq >= self.next_seq:
+            return batch
+        skip = self.next_seq - batch.first_seq
+        if skip >= batch.count:
+            self.counters.duplicate_batches += 1
+            return None
+        self.counters.trimmed_samples += skip
+        return ImuBatch(
+            first_seq=batch.first_seq + skip,
+            t0_us=batch.t0_us + (skip * batch.period_ns) // 1000,
+            period_ns=batch.period_ns,
+            live=batch.live,
+            acc_range_g=batch.acc_range_g,
+            gyro_range_dps=batch.gyro_range_dps,
+            raw=np.ascontiguousarray(batch.raw[skip:]),
+        )
+
+    def _reject(self, batch: ImuBatch, why: str) -> None:
+        self.counters.rejected_batches += 1
+        message = f"rejected batch seq {batch.first_seq}-{batch.last_seq}: {why}"
+        self.counters.reasons.append(message)
+        _log.warning(message)
+
+
+def _period_ok(period_ns: int, expected_ns: int) -> bool:
+    return abs(period_ns - expected_ns) <= PERIOD_TOLERANCE * expected_ns

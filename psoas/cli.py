@@ -55,6 +55,9 @@ def _global(
         level=logging.DEBUG if debug else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    if not debug:
+        # bumble reports every late packet of a link that just dropped; psoas handles those
+        logging.getLogger("bumble").setLevel(logging.ERROR)
 
 
 def _open_store() -> Store:
@@ -201,6 +204,140 @@ def status() -> None:
             local_time(row.last_sync_ns, row.tz),
         )
     console.out.print(table)
+
+
+AdapterOption = Annotated[
+    str | None,
+    typer.Option(
+        "--adapter",
+        help="Bluetooth adapter: none = the OS stack (BlueZ/macOS/Windows); "
+        "bumble:<transport> = psoas's bumble stack, e.g. bumble:usb:0, "
+        "bumble:tcp-client:127.0.0.1:9000, bumble:link:NAME (in-process virtual link).",
+    ),
+]
+
+
+@app.command()
+def devices(
+    adapter: AdapterOption = None,
+    timeout: Annotated[float, typer.Option(help="Seconds to scan.")] = 5.0,
+) -> None:
+    """Scan for psoas IMU wearables and Running Speed and Cadence footpods."""
+    from psoas.bluetooth import list_devices
+
+    list_devices(adapter, timeout)
+
+
+@app.command()
+def collect(
+    adapter: AdapterOption = None,
+    device: Annotated[
+        list[str] | None,
+        typer.Option("--device", help="Name, address or id; repeat for several devices."),
+    ] = None,
+    duration: Annotated[
+        float | None, typer.Option(help="After the sync, stream live for this many seconds.")
+    ] = None,
+    live: Annotated[bool, typer.Option("--live", help="Stream live until Ctrl-C.")] = False,
+    no_delete: Annotated[
+        bool, typer.Option("--no-delete", help="Keep the records on the wearable after sync.")
+    ] = False,
+    placement: Annotated[
+        str | None, typer.Option(help="Where the device is worn (default: what it reports).")
+    ] = None,
+    tz: Annotated[str | None, typer.Option(help="IANA time zone of the wearer.")] = None,
+    scan_timeout: Annotated[float, typer.Option(help="Seconds to look for devices.")] = 5.0,
+) -> None:
+    """Sync what the wearable logged since the last sync, then optionally stream live."""
+    from psoas.bluetooth import collect as run_collect
+    from psoas.bluetooth import live_seconds
+
+    if placement is not None and placement not in PLACEMENTS:
+        raise UsageError(f"--placement {placement!r}: use one of {', '.join(PLACEMENTS)}")
+    if duration is not None and duration <= 0:
+        raise UsageError("--duration must be a positive number of seconds")
+    zone_name = tz or system_tz()
+    zone(zone_name)
+    with _open_store() as store:
+        run_collect(
+            store,
+            adapter,
+            device or [],
+            tz=zone_name,
+            placement=placement,
+            live_s=live_seconds(duration, live),
+            delete_after_sync=not no_delete,
+            scan_timeout_s=scan_timeout,
+        )
+
+
+@app.command("simulate-device")
+def simulate_device(
+    adapter: Annotated[
+        str, typer.Option("--adapter", help="bumble:<transport> the virtual wearable uses.")
+    ],
+    kind: Annotated[str, typer.Option(help="imu or footpod.")] = "imu",
+    name: Annotated[str | None, typer.Option(help="Advertised name.")] = None,
+    placement: Annotated[str, typer.Option(help="Where the IMU is worn.")] = "thigh",
+    days: Annotated[int, typer.Option(help="Days of offline records it holds.")] = 1,
+    rate: Annotated[float, typer.Option(help="Sample rate, Hz.")] = 50.0,
+    seed: Annotated[int, typer.Option(help="Simulator seed.")] = 0,
+    tz: Annotated[str | None, typer.Option(help="Time zone of the simulated wearer.")] = None,
+    drop_link_every: Annotated[
+        float | None, typer.Option(help="Fault: drop the link every S seconds.")
+    ] = None,
+    lose_packets: Annotated[float, typer.Option(help="Fault: share of batches lost.")] = 0.0,
+    duplicate_packets: Annotated[float, typer.Option(help="Fault: share sent twice.")] = 0.0,
+    reorder_packets: Annotated[float, typer.Option(help="Fault: share swapped.")] = 0.0,
+) -> None:
+    """Run a virtual wearable (bumble GATT server fed by the simulator) until Ctrl-C."""
+    import asyncio
+
+    from sensors.ble.wearable import WearableOptions, run_virtual_wearable
+
+    if kind not in ("imu", "footpod"):
+        raise UsageError(f"--kind {kind!r}: use imu or footpod")
+    if not adapter.startswith("bumble:"):
+        raise UsageError(
+            "the virtual wearable needs a bumble adapter, e.g. --adapter bumble:link:x"
+        )
+    for label, p in (
+        ("--lose-packets", lose_packets),
+        ("--duplicate-packets", duplicate_packets),
+        ("--reorder-packets", reorder_packets),
+    ):
+        if not 0.0 <= p < 1.0:
+            raise UsageError(f"{label} {p}: give a probability between 0 and 1")
+    options = WearableOptions(
+        kind=kind,
+        name=name or ("psoas-imu" if kind == "imu" else "psoas-footpod"),
+        placement=placement,
+        rate_hz=rate,
+        drop_link_every_s=drop_link_every,
+        lose_packets=lose_packets,
+        duplicate_packets=duplicate_packets,
+        reorder_packets=reorder_packets,
+        seed=seed,
+    )
+    err.print(f"virtual {kind} {options.name} on {adapter}; Ctrl-C stops it")
+    asyncio.run(run_virtual_wearable(adapter, options, days=days, seed=seed, tz=tz or system_tz()))
+
+
+@app.command("virtual-link")
+def virtual_link(
+    port: Annotated[
+        list[int] | None, typer.Option("--port", help="TCP port per controller (127.0.0.1).")
+    ] = None,
+) -> None:
+    """Run virtual Bluetooth controllers on one link, reachable as bumble:tcp-client:..."""
+    import asyncio
+
+    from sensors.ble.virtual_link import serve_virtual_link
+
+    ports = port or [9000, 9001]
+    for p in ports:
+        err.print(f"controller ready: --adapter bumble:tcp-client:127.0.0.1:{p}")
+    asyncio.run(serve_virtual_link(ports))
 
 
 @app.command()

@@ -1,29 +1,38 @@
-"""``psoas demo``: a simulated wearer's workday(s) into a fresh store, analysed and reported.
+"""``psoas demo``: simulated workday(s) synced over a virtual Bluetooth link, analysed, reported.
 
-The simulated thigh IMU's samples are committed in one-hour batches, the way an after-workday
-sync commits them, so the demo exercises the same store path as real data.
+For each day a virtual wearable (a bumble GATT server holding the day's offline records, on one
+controller of an in-process bumble ``LocalLink``) is synced by the real collector (bleak with the
+bumble backend, on a second controller): real HCI/ATT/GATT packets, the same code path as a USB
+dongle or the OS stack. Then the analysis runs and the dashboard opens on 127.0.0.1.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-import itertools
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 from rich.table import Table
 
 from analysis.pipeline import analyze
 from psoas.console import count_progress, err, human_duration, out
+from sensors.ble.adapters import parse_adapter
+from sensors.ble.collector import ImuCollector, SessionReport, choose, scan
+from sensors.ble.wearable import WearableOptions, wearable_from_simulation
 from sensors.errors import UsageError
 from sensors.simulate import SimulatedRecording, simulate_day
-from sensors.store import DeviceInfo, RecordingInfo, Store
+from sensors.store import Store
 from sensors.store.store import CATALOG_FILE
 
-DEMO_DEVICE = "demo-thigh-imu"
+ProgressFn = Callable[[str, int, int], None]
+
+DEMO_WEARABLE = "psoas-demo-imu"
+DEMO_LINK = "bumble:link:psoas-demo"
 DEMO_RATE_HZ = 50.0
-BATCH_S = 3600
+DEMO_PACKET_LOSS = 0.0005
+"""Share of the wearable's 25-sample packets the simulated device itself lost (become gaps)."""
 
 
 def fresh_home(home: Path) -> None:
@@ -47,19 +56,32 @@ def demo_days(n: int, today: dt.date | None = None) -> list[dt.date]:
     return [end - dt.timedelta(days=i) for i in range(n - 1, -1, -1)]
 
 
-def ingest_recording(store: Store, sim: SimulatedRecording, source: str) -> None:
-    """Commit a simulated recording in one-hour batches, as a sync would."""
-    device = DeviceInfo(sim.device_id, tz=sim.tz, placement=sim.placement, name="virtual IMU")
-    recording = RecordingInfo(
-        device, source=source, sensor_height_m=sim.sensor_height_m, rate_hz=sim.rate_hz
+async def sync_over_bluetooth(
+    store: Store, sim: SimulatedRecording, progress: ProgressFn | None = None
+) -> SessionReport:
+    """Load ``sim`` into a virtual wearable and sync it with the collector over the virtual link."""
+    wearable = wearable_from_simulation(
+        sim,
+        WearableOptions(
+            kind="imu",
+            name=DEMO_WEARABLE,
+            placement=sim.placement,
+            rate_hz=sim.rate_hz,
+            clock_offset_s=0.0,  # the stored day then matches the simulated day exactly
+        ),
     )
-    t = sim.samples["t"].to_numpy()
-    edges = np.searchsorted(t, np.arange(t[0], t[-1] + BATCH_S * 10**9, BATCH_S * 10**9))
-    bounds = [*edges.tolist(), len(t)]
-    for lo, hi in itertools.pairwise(bounds):
-        if hi > lo:
-            with store.ingest() as tx:
-                tx.add_samples(recording, sim.samples.iloc[lo:hi])
+    await wearable.start(DEMO_LINK)
+    try:
+        adapter = parse_adapter(DEMO_LINK)
+        await adapter.open()
+        try:
+            found = choose(await scan(adapter, 3.0), DEMO_WEARABLE)
+            collector = ImuCollector(store, adapter, found, tz=sim.tz, progress=progress)
+            return await collector.run()
+        finally:
+            await adapter.close()
+    finally:
+        await wearable.stop()
 
 
 def run_demo(
@@ -68,25 +90,35 @@ def run_demo(
     fresh_home(home)
     store = Store.open(home)
     truths: list[tuple[str, SimulatedRecording]] = []
-    with count_progress("simulating and syncing") as progress:
-        task = progress.add_task("simulating and syncing", total=days)
+    reports: list[SessionReport] = []
+    with count_progress("syncing") as progress:
+        task = progress.add_task("syncing", total=None)
         for i, day in enumerate(demo_days(days)):
-            progress.update(task, description=f"simulating and syncing {day}")
+            progress.update(task, description=f"simulating {day}", completed=0, total=None)
             sim = simulate_day(
                 day,
                 placement="thigh",
                 rate_hz=DEMO_RATE_HZ,
                 tz=tz,
                 seed=seed + i,
-                device_id=DEMO_DEVICE,
-                packet_loss=0.0005,
-                seq_start=_next_seq(store),
+                packet_loss=DEMO_PACKET_LOSS,
+                seq_start=_next_seq(store, reports),
             )
-            ingest_recording(store, sim, source=f"simulator seed {seed + i}")
+
+            def show(_device: str, done: int, total: int, day: dt.date = day) -> None:
+                progress.update(
+                    task, description=f"syncing {day} over Bluetooth", completed=done, total=total
+                )
+
+            reports.append(asyncio.run(sync_over_bluetooth(store, sim, show)))
             truths.append((day.isoformat(), sim))
-            progress.advance(task)
     analyze(store)
-    _report(store, truths)
+    _report(store, reports[-1].device_id, truths)
+    for r in reports:
+        err.print(
+            f"synced {r.samples:,} samples over Bluetooth in {r.commits} commits; "
+            f"{r.gaps} gaps recorded; clock offset {(r.clock_offset_ns or 0) / 1e9:+.3f} s"
+        )
     store.close()
     out.print(
         f"\nstore: {home}   try: psoas --home {home} status  |  "
@@ -99,13 +131,14 @@ def run_demo(
         serve(home, port=port)
 
 
-def _next_seq(store: Store) -> int:
-    cursor = store.cursor(DEMO_DEVICE)
+def _next_seq(store: Store, reports: list[SessionReport]) -> int:
+    """The wearable's seq continues across days, as a real device's counter does."""
+    cursor = store.cursor(reports[-1].device_id) if reports else None
     return 0 if cursor is None else cursor + 1
 
 
-def _report(store: Store, truths: list[tuple[str, SimulatedRecording]]) -> None:
-    summary = store.read_table("daily_summary", {"device_id": DEMO_DEVICE})
+def _report(store: Store, device_id: str, truths: list[tuple[str, SimulatedRecording]]) -> None:
+    summary = store.read_table("daily_summary", {"device_id": device_id})
     table = Table(
         "day",
         "samples stored",
@@ -114,7 +147,7 @@ def _report(store: Store, truths: list[tuple[str, SimulatedRecording]]) -> None:
         "sitting (truth)",
         "longest sitting bout (truth)",
         "strides (truth)",
-        title=f"psoas demo — {DEMO_DEVICE}, thigh, {DEMO_RATE_HZ:.0f} Hz",
+        title=f"psoas demo — {device_id}, thigh, {DEMO_RATE_HZ:.0f} Hz, synced over Bluetooth",
     )
     by_day = {row.day: row for row in summary.itertuples()}
     for day, sim in truths:

@@ -123,3 +123,25 @@ def test_first_batch_defines_the_start_when_nothing_is_stored():
     clock.now = 3.0
     assert seqs(buf.release()) == [500, 510]
     assert buf.next_seq == 520
+
+
+def test_sync_mode_holds_holes_until_told():
+    clock = FakeClock()
+    buf = BatchBuffer(0, hold_holes=True, clock=clock)
+    buf.add(batch(0))
+    buf.add(batch(20))
+    assert seqs(buf.release()) == [0]
+    clock.now = 100.0
+    assert buf.release() == [] and buf.hole() == 10
+    buf.add(batch(10))  # the wearable sent it again
+    assert seqs(buf.release()) == [10, 20] and buf.hole() is None
+
+
+def test_accepted_hole_releases_what_waits_behind_it():
+    buf = BatchBuffer(0, hold_holes=True)
+    buf.add(batch(0))
+    buf.add(batch(30))
+    buf.release()
+    buf.accept_hole()
+    assert seqs(buf.release()) == [30]
+    assert buf.counters.accepted_holes == 1

@@ -11,17 +11,17 @@ import urllib.request
 
 import pandas as pd
 
-from psoas.demo import DEMO_DEVICE, demo_days
+from psoas.demo import DEMO_WEARABLE, demo_days
 from tests.test_cli import PSOAS, psoas
 
 
 def test_demo_reports_and_leaves_a_readable_store(tmp_path):
     home = tmp_path / "demo"
     done = psoas("demo", "--no-dashboard", "--tz", "Europe/Berlin", home=home)
-    assert "psoas demo" in done.stdout and DEMO_DEVICE in done.stdout
-    assert "sitting (truth)" in done.stdout
+    assert "psoas demo" in done.stdout and DEMO_WEARABLE in done.stdout
+    assert "sitting (truth)" in done.stdout and "synced over Bluetooth" in done.stdout
     status = psoas("status", home=home).stdout
-    assert DEMO_DEVICE in status and "Europe/Berlin" in status
+    assert DEMO_WEARABLE in status and "Europe/Berlin" in status
     raw = pd.read_csv(
         io.StringIO(psoas("export", "raw", "--format", "csv", "--out", "-", home=home).stdout)
     )
@@ -86,7 +86,7 @@ def test_demo_serves_the_dashboard_on_localhost(tmp_path):
                 time.sleep(0.5)
         assert layout is not None, proc.stderr.read() if proc.poll() is not None else "timeout"
         text = json.dumps(layout)
-        assert DEMO_DEVICE in text and "day-acceleration" in text
+        assert DEMO_WEARABLE in text and "day-acceleration" in text
     finally:
         proc.terminate()
         proc.wait(timeout=30)

@@ -52,9 +52,13 @@ class BatchBuffer:
         *,
         expected_period_ns: int | None = None,
         reorder_window_s: float = DEFAULT_REORDER_WINDOW_S,
+        hold_holes: bool = False,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.next_seq = next_seq
+        self.hold_holes = hold_holes
+        """True during a sync: a hole is never accepted on a timer (the collector asks the
+        wearable again, see :meth:`accept_hole`); live streaming sets it False."""
         self.expected_period_ns = expected_period_ns
         self.reorder_window_s = reorder_window_s
         self._clock = clock
@@ -94,7 +98,7 @@ class BatchBuffer:
                 if not final and not self._hole_expired():
                     break
             elif first > self.next_seq:
-                if not final and not self._hole_expired():
+                if not final and (self.hold_holes or not self._hole_expired()):
                     break
                 self.counters.accepted_holes += 1
             self._hole_since = None
@@ -111,6 +115,26 @@ class BatchBuffer:
         if self._pending and self._hole_since is None:
             self._hole_since = self._clock()
         return out
+
+    def hole(self) -> int | None:
+        """First missing seq when batches wait behind a hole, else None."""
+        return self.next_seq if self._pending and self.next_seq is not None else None
+
+    def hole_age_s(self) -> float:
+        """Seconds the current hole has been waiting (0 when there is none)."""
+        if self.hole() is None or self._hole_since is None:
+            return 0.0
+        return self._clock() - self._hole_since
+
+    def after_hole(self) -> int | None:
+        """First seq waiting behind the current hole, else None."""
+        return min(self._pending) if self.hole() is not None else None
+
+    def accept_hole(self) -> None:
+        """Give up on the current hole (the wearable does not have those samples)."""
+        if self._pending and self.next_seq is not None:
+            self.counters.accepted_holes += 1
+            self.next_seq = min(self._pending)
 
     def _hole_expired(self) -> bool:
         if self._hole_since is None:

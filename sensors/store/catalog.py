@@ -37,6 +37,7 @@ CREATE TABLE IF NOT EXISTS recordings (
     tz TEXT NOT NULL,
     sensor_height_m REAL,
     rate_hz REAL,
+    clock_offset_ns INTEGER,
     created_ns INTEGER NOT NULL,
     first_t INTEGER,
     last_t INTEGER,

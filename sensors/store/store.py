@@ -94,6 +94,8 @@ class RecordingInfo:
     placement: str | None = None
     sensor_height_m: float | None = None
     rate_hz: float | None = None
+    clock_offset_ns: int | None = None
+    """Host time minus device time (ns) estimated at connection, for devices with a clock."""
     recording_id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
 
     @property
@@ -588,8 +590,8 @@ class Ingest:
                 last_t = max((p.last_t for p in mine), default=None)
                 conn.execute(
                     "INSERT INTO recordings (recording_id, device_id, source, placement, tz,"
-                    " sensor_height_m, rate_hz, created_ns, first_t, last_t, samples, metric_rows)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    " sensor_height_m, rate_hz, clock_offset_ns, created_ns, first_t, last_t,"
+                    " samples, metric_rows) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                     " ON CONFLICT(recording_id) DO UPDATE SET"
                     " first_t = MIN(COALESCE(first_t, excluded.first_t), excluded.first_t),"
                     " last_t = MAX(COALESCE(last_t, excluded.last_t), excluded.last_t),"
@@ -603,6 +605,7 @@ class Ingest:
                         dev.tz,
                         rec.sensor_height_m,
                         rec.rate_hz,
+                        rec.clock_offset_ns,
                         now,
                         first_t,
                         last_t,

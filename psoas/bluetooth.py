@@ -1,0 +1,139 @@
+"""Command-line orchestration of the Bluetooth parts: list devices, collect, run a virtual wearable.
+
+The logic lives in ``sensors.ble``; this module opens the adapter, shows progress and prints the
+reports.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
+
+from rich.table import Table
+
+from psoas.console import count_progress, err, out
+from sensors.ble.adapters import BleAdapter, parse_adapter
+from sensors.ble.collector import (
+    CollectorError,
+    FootpodCollector,
+    FoundDevice,
+    ImuCollector,
+    SessionReport,
+    choose,
+    scan,
+)
+from sensors.store import Store
+
+T = TypeVar("T")
+
+
+async def with_adapter(spec: str | None, work: Callable[[BleAdapter], Awaitable[T]]) -> T:
+    """Open the adapter ``spec``, run ``work`` with it, close it whatever happens."""
+    adapter = parse_adapter(spec)
+    await adapter.open()
+    try:
+        return await work(adapter)
+    finally:
+        await adapter.close()
+
+
+def list_devices(spec: str | None, timeout_s: float) -> list[FoundDevice]:
+    """Scan and print the compatible devices in range."""
+
+    async def work(adapter: BleAdapter) -> list[FoundDevice]:
+        return await scan(adapter, timeout_s)
+
+    found = asyncio.run(with_adapter(spec, work))
+    if not found:
+        out.print(f"no psoas wearable or RSC footpod seen in {timeout_s:g} s")
+        return found
+    table = Table("name", "address", "kind", "RSSI (dBm)", "device id")
+    for f in found:
+        table.add_row(f.name, f.address, f.kind, str(f.rssi), f.device_id)
+    out.print(table)
+    return found
+
+
+def collect(
+    store: Store,
+    spec: str | None,
+    wanted: Sequence[str],
+    *,
+    tz: str,
+    placement: str | None,
+    live_s: float | None,
+    delete_after_sync: bool,
+    scan_timeout_s: float,
+) -> list[SessionReport]:
+    """Sync (and stream) every wanted device at once; print one report line per device."""
+
+    async def work(adapter: BleAdapter) -> list[SessionReport]:
+        found = await scan(adapter, scan_timeout_s)
+        targets = [choose(found, w) for w in wanted] if wanted else [choose(found, None)]
+        with count_progress("syncing") as progress:
+            tasks = {t.device_id: progress.add_task(f"{t.name}", total=None) for t in targets}
+
+            def on_progress(device_id: str, done: int, total: int) -> None:
+                progress.update(tasks[device_id], completed=done, total=total)
+
+            runs: list[Awaitable[SessionReport]] = []
+            for target in targets:
+                if target.kind == "imu":
+                    runs.append(
+                        ImuCollector(
+                            store,
+                            adapter,
+                            target,
+                            tz=tz,
+                            placement=placement,
+                            delete_after_sync=delete_after_sync,
+                            progress=on_progress,
+                        ).run(live_s)
+                    )
+                else:
+                    if live_s is None:
+                        raise CollectorError(
+                            f"{target.name} is a footpod: it only streams live; pass "
+                            f"--duration SECONDS or --live"
+                        )
+                    runs.append(FootpodCollector(store, adapter, target, tz=tz).run(live_s))
+            return list(await asyncio.gather(*runs))
+
+    reports = asyncio.run(with_adapter(spec, work))
+    for r in reports:
+        print_report(r)
+    return reports
+
+
+def print_report(r: SessionReport) -> None:
+    parts = [
+        f"{r.device_id}: {r.samples:,} new samples"
+        if r.kind == "imu"
+        else f"{r.device_id}: {r.metric_rows:,} metric rows"
+    ]
+    parts.append(f"{r.commits} commits")
+    if r.reconnects:
+        parts.append(f"{r.reconnects} reconnects")
+    if r.gaps:
+        parts.append(f"{r.gaps} gaps ({r.missing_samples:,} samples the device lost)")
+    c = r.counters
+    if c.duplicate_batches:
+        parts.append(f"{c.duplicate_batches} duplicate batches dropped")
+    if c.rejected_batches or r.decode_errors:
+        parts.append(f"{c.rejected_batches + r.decode_errors} bad packets rejected")
+    if r.deleted_on_device:
+        parts.append(f"{r.deleted_on_device:,} samples freed on the device")
+    if r.clock_offset_ns is not None:
+        parts.append(f"clock offset {r.clock_offset_ns / 1e9:+.3f} s")
+    if r.stride_convention:
+        parts.append(f"stride length reported per {r.stride_convention}")
+    err.print(", ".join(parts))
+
+
+def live_seconds(duration: float | None, live: bool) -> float | None:
+    """``--duration S`` streams S seconds after the sync, ``--live`` until Ctrl-C."""
+    if live:
+        return math.inf
+    return duration

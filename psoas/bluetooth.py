@@ -11,19 +11,12 @@ import math
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
+from rich.progress import TaskID
 from rich.table import Table
 
 from psoas.console import count_progress, err, out
 from sensors.ble.adapters import BleAdapter, parse_adapter
-from sensors.ble.collector import (
-    CollectorError,
-    FootpodCollector,
-    FoundDevice,
-    ImuCollector,
-    SessionReport,
-    choose,
-    scan,
-)
+from sensors.ble.collector import FoundDevice, SessionReport, collect_devices, scan
 from sensors.store import Store
 
 T = TypeVar("T")
@@ -70,36 +63,25 @@ def collect(
     """Sync (and stream) every wanted device at once; print one report line per device."""
 
     async def work(adapter: BleAdapter) -> list[SessionReport]:
-        found = await scan(adapter, scan_timeout_s)
-        targets = [choose(found, w) for w in wanted] if wanted else [choose(found, None)]
         with count_progress("syncing") as progress:
-            tasks = {t.device_id: progress.add_task(f"{t.name}", total=None) for t in targets}
+            tasks: dict[str, TaskID] = {}
 
             def on_progress(device_id: str, done: int, total: int) -> None:
+                if device_id not in tasks:
+                    tasks[device_id] = progress.add_task(device_id, total=None)
                 progress.update(tasks[device_id], completed=done, total=total)
 
-            runs: list[Awaitable[SessionReport]] = []
-            for target in targets:
-                if target.kind == "imu":
-                    runs.append(
-                        ImuCollector(
-                            store,
-                            adapter,
-                            target,
-                            tz=tz,
-                            placement=placement,
-                            delete_after_sync=delete_after_sync,
-                            progress=on_progress,
-                        ).run(live_s)
-                    )
-                else:
-                    if live_s is None:
-                        raise CollectorError(
-                            f"{target.name} is a footpod: it only streams live; pass "
-                            f"--duration SECONDS or --live"
-                        )
-                    runs.append(FootpodCollector(store, adapter, target, tz=tz).run(live_s))
-            return list(await asyncio.gather(*runs))
+            return await collect_devices(
+                store,
+                adapter,
+                wanted,
+                tz=tz,
+                placement=placement,
+                live_s=live_s,
+                delete_after_sync=delete_after_sync,
+                scan_timeout_s=scan_timeout_s,
+                progress=on_progress,
+            )
 
     reports = asyncio.run(with_adapter(spec, work))
     for r in reports:

@@ -23,6 +23,7 @@ from sensors.ble.collector import (
     ImuCollector,
     SessionReport,
     choose,
+    collect_devices,
     scan,
 )
 from sensors.ble.profiles import uuids
@@ -247,3 +248,35 @@ def test_footpod_speed_cadence_and_stride_length_arrive_as_canonical_metrics(sto
     implied = moving["cadence_spm"] / 60 * moving["step_length_m"]
     np.testing.assert_allclose(implied, moving["speed_mps"], rtol=0.1)
     assert uuids.RSC_SERVICE.startswith("00001814")
+
+
+def test_thigh_imu_and_footpod_are_collected_at_once(store):
+    """``psoas collect --device A --device B``: both devices, one adapter, concurrently."""
+    pod_sim = simulate_day(DAY, rate_hz=25.0, tz="UTC", seed=11, evening_run=True)
+
+    async def body():
+        imu = wearable_from_simulation(simulated(30, rate_hz=25.0), WearableOptions(name="m-imu"))
+        pod = wearable_from_simulation(pod_sim, WearableOptions(kind="footpod", name="m-pod"))
+        expected = imu.records.to_frame()
+        link = "bumble:link:collector-multi"
+        for wearable in (imu, pod):
+            await wearable.start(link)
+        adapter = parse_adapter(link)
+        try:
+            reports = await collect_devices(
+                store, adapter, ["m-imu", "m-pod"], tz="UTC", live_s=5.0, scan_timeout_s=2.0
+            )
+        finally:
+            await adapter.close()
+            await imu.stop()
+            await pod.stop()
+        return reports, expected
+
+    reports, expected = run(body())
+    by_kind = {r.kind: r for r in reports}
+    assert set(by_kind) == {"imu", "footpod"}
+    stored = store.read_samples(by_kind["imu"].device_id)
+    pd.testing.assert_frame_equal(stored.iloc[: len(expected)], expected)
+    assert len(stored) > len(expected)  # and the live samples after the sync
+    assert by_kind["footpod"].metric_rows > 0
+    assert len(store.read_metrics(by_kind["footpod"].device_id)) == by_kind["footpod"].metric_rows

@@ -17,7 +17,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -164,6 +164,44 @@ def choose(found: list[FoundDevice], wanted: str | None) -> FoundDevice:
             return f
     seen = ", ".join(f.name for f in found) or "none"
     raise CollectorError(f"device {wanted!r} not found (seen: {seen}); check the name or address")
+
+
+async def collect_devices(
+    store: Store,
+    adapter: BleAdapter,
+    wanted: Sequence[str],
+    *,
+    tz: str,
+    placement: str | None = None,
+    live_s: float | None = None,
+    delete_after_sync: bool = True,
+    scan_timeout_s: float = 5.0,
+    progress: ProgressCallback | None = None,
+) -> list[SessionReport]:
+    """Sync (and stream) every wanted device at once: IMUs and footpods, one adapter."""
+    found = await scan(adapter, scan_timeout_s)
+    targets = [choose(found, w) for w in wanted] if wanted else [choose(found, None)]
+    runs: list[Awaitable[SessionReport]] = []
+    for target in targets:
+        if target.kind == "imu":
+            collector = ImuCollector(
+                store,
+                adapter,
+                target,
+                tz=tz,
+                placement=placement,
+                delete_after_sync=delete_after_sync,
+                progress=progress,
+            )
+            runs.append(collector.run(live_s))
+        elif live_s is None:
+            raise CollectorError(
+                f"{target.name} is a footpod: it only streams live; pass --duration SECONDS "
+                f"or --live"
+            )
+        else:
+            runs.append(FootpodCollector(store, adapter, target, tz=tz).run(live_s))
+    return list(await asyncio.gather(*runs))
 
 
 class _Session:

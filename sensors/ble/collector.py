@@ -14,10 +14,11 @@ sent again, and the store drops anything it already holds by ``seq``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -232,6 +233,35 @@ class _Session:
         raise LinkLost(f"no answer within {timeout_s:.0f} s")
 
 
+@contextlib.asynccontextmanager
+async def _connected(
+    adapter: BleAdapter, found: FoundDevice, session: _Session
+) -> AsyncIterator[BleakClient]:
+    """A bleak client connected with retries (bleak-retry-connector), disconnected afterwards."""
+    client = await establish_connection(
+        BleakClient,
+        found.device,
+        found.name,
+        disconnected_callback=session.on_disconnect,
+        max_attempts=3,
+        use_services_cache=False,
+        backend=adapter.client_backend,
+    )
+    try:
+        yield client
+    finally:
+        if client.is_connected:
+            try:
+                await client.disconnect()
+            except BleakError as exc:  # already going down: nothing to save
+                _log.debug("disconnect: %s", exc)
+
+
+def _backoff_s(failures: int) -> float:
+    """Seconds to wait before reconnect attempt number ``failures`` (exponential, capped)."""
+    return min(MAX_BACKOFF_S, 0.2 * 2 ** min(failures, 6))
+
+
 class ImuCollector:
     """Syncs (and optionally streams live from) one psoas IMU wearable into the store."""
 
@@ -286,27 +316,12 @@ class ImuCollector:
                         f"again"
                     ) from exc
                 _log.info("%s: %s; reconnecting", self.found.name, exc)
-                await asyncio.sleep(min(MAX_BACKOFF_S, 0.2 * 2 ** min(failures, 6)))
+                await asyncio.sleep(_backoff_s(failures))
 
     async def _session(self) -> None:
         session = _Session()
-        client = await establish_connection(
-            BleakClient,
-            self.found.device,
-            self.found.name,
-            disconnected_callback=session.on_disconnect,
-            max_attempts=3,
-            use_services_cache=False,
-            backend=self.adapter.client_backend,
-        )
-        try:
+        async with _connected(self.adapter, self.found, session) as client:
             await self._exchange(client, session)
-        finally:
-            if client.is_connected:
-                try:
-                    await client.disconnect()
-                except BleakError as exc:  # already going down: nothing to save
-                    _log.debug("disconnect: %s", exc)
 
     async def _exchange(self, client: BleakClient, session: _Session) -> None:
         config = decode_config(await client.read_gatt_char(uuids.IMU_CONFIG))
@@ -604,21 +619,12 @@ class FootpodCollector:
                     raise CollectorError(
                         f"{self.found.name}: lost the link {failures} times ({exc})"
                     ) from exc
-                await asyncio.sleep(min(MAX_BACKOFF_S, 0.2 * 2 ** min(failures, 6)))
+                await asyncio.sleep(_backoff_s(failures))
         self._commit(final=True)
         return self.report
 
     async def _session(self, until: float) -> None:
         session = _Session()
-        client = await establish_connection(
-            BleakClient,
-            self.found.device,
-            self.found.name,
-            disconnected_callback=session.on_disconnect,
-            max_attempts=3,
-            use_services_cache=False,
-            backend=self.adapter.client_backend,
-        )
 
         def on_measurement(_char: object, data: bytearray) -> None:
             try:
@@ -630,20 +636,12 @@ class FootpodCollector:
             self._times.append(time.time_ns())
             self._measurements.append(measurement)
 
-        try:
+        async with _connected(self.adapter, self.found, session) as client:
             await client.start_notify(uuids.RSC_MEASUREMENT, on_measurement)
             while time.monotonic() < until:
-                pause = asyncio.ensure_future(
-                    asyncio.sleep(min(self.commit_every_s, until - time.monotonic()))
-                )
-                await session.wait(pause, self.commit_every_s + 5)
+                pause = min(self.commit_every_s, until - time.monotonic())
+                await session.wait(asyncio.ensure_future(asyncio.sleep(pause)), pause + 5)
                 self._commit(final=False)
-        finally:
-            if client.is_connected:
-                try:
-                    await client.disconnect()
-                except BleakError as exc:
-                    _log.debug("disconnect: %s", exc)
 
     def _commit(self, *, final: bool) -> None:
         if not self._measurements:

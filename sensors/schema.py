@@ -42,6 +42,9 @@ METRIC_UNITS: Final[Mapping[str, str]] = {
     "steps": "count since the previous row",
     "cadence_spm": "steps per minute (both feet)",
     "stride_length_m": "metres, one full gait cycle (two steps)",
+    "stride_length_derived_m": (
+        "metres, one full gait cycle (two steps), derived from speed x 120 / cadence_spm"
+    ),
     "step_length_m": "metres, one step",
     "speed_mps": "metres per second",
     "distance_m": "metres, cumulative",
@@ -51,6 +54,7 @@ METRIC_UNITS: Final[Mapping[str, str]] = {
     "stance_time_ms": "milliseconds",
     "vertical_oscillation_mm": "millimetres",
     "battery_pct": "percent",
+    "temperature_c": "degrees Celsius (sensor's internal temperature)",
 }
 """Every metric name psoas knows, with the unit its values are in."""
 

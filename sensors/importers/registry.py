@@ -5,7 +5,15 @@ Adding a format: one module with a class following ``base.Importer``, and one li
 
 from __future__ import annotations
 
+from sensors.importers.axivity import AxivityImporter
 from sensors.importers.base import Importer
 from sensors.importers.csvfile import CsvImporter
+from sensors.importers.fit import FitImporter
+from sensors.importers.geneactiv import GeneactivImporter
 
-IMPORTERS: tuple[Importer, ...] = (CsvImporter(),)
+IMPORTERS: tuple[Importer, ...] = (
+    FitImporter(),
+    AxivityImporter(),
+    GeneactivImporter(),
+    CsvImporter(),
+)

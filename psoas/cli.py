@@ -87,7 +87,7 @@ def import_(
         str | None, typer.Option(help="Gyroscope unit: dps or rads (default: detect).")
     ] = None,
 ) -> None:
-    """Import sensor files (CSV) into the store; a file already imported is skipped."""
+    """Import files (FIT, Axivity CWA, GENEActiv BIN, CSV); an imported file is skipped."""
     if acc_unit not in (None, "g", "mps2"):
         raise UsageError(f"--acc-unit {acc_unit!r}: use g or mps2")
     if gyro_unit not in (None, "dps", "rads"):

@@ -52,9 +52,9 @@ from sensors.simulate import simulate_day
 from sensors.store import DeviceInfo, RecordingInfo, Store
 
 try:  # run as a module (python -m benchmarks.ble) or as a script (python benchmarks/ble.py)
-    from benchmarks.run import machine_info
+    from benchmarks.run import figures_markdown, machine_info, met, write_doc
 except ImportError:  # pragma: no cover - depends on how it is started
-    from run import machine_info  # type: ignore[no-redef]
+    from run import figures_markdown, machine_info, met, write_doc  # type: ignore[no-redef]
 
 REPO = Path(__file__).resolve().parents[1]
 DOC = REPO / "docs" / "benchmarks.md"
@@ -214,10 +214,6 @@ def bench_sync(sim, work: Path) -> dict[str, Any]:
 
 
 # -- the report ----------------------------------------------------------------------------------
-def _met(ok: bool) -> str:
-    return "yes" if ok else "**no**"
-
-
 def render(dec: dict[str, Any], syn: dict[str, Any], machine: dict[str, str], cmd: str) -> str:
     n, batches = dec["samples"], dec["batches"]
     per_batch = n / batches
@@ -237,7 +233,7 @@ def render(dec: dict[str, Any], syn: dict[str, Any], machine: dict[str, str], cm
             f"{dec['commits']:,} commits)",
             f"{commit_rate / 1e6:.2f} M samples/s ({dec['commit_s']:.2f} s)",
             "≥ 1 M samples/s",
-            _met(commit_rate >= TARGET_SAMPLES_S),
+            met(commit_rate >= TARGET_SAMPLES_S),
         ),
         (
             "Decode vs `struct.unpack_from` + lists + `pandas.DataFrame`",
@@ -266,33 +262,14 @@ def render(dec: dict[str, Any], syn: dict[str, Any], machine: dict[str, str], cm
             "",
         ),
     ]
-    table = ["| Benchmark | Figure | Target | Met |", "|---|---|---|---|"]
-    table += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
-    lines = [
-        f"### Latest figures: `{cmd}`",
-        "",
+    intro = (
         f"{data_s / 3600:g} h x {RATE_HZ} Hz x 6 axes = {n:,} samples in {batches:,} batches of "
-        f"{per_batch:.0f} samples (ATT MTU {MTU}).",
-        "",
-        f"Machine ({machine['date']}): {machine['platform']}; {machine['cpu']}; "
-        f"{machine['cores']} cores; {machine['ram']} RAM; Python {machine['python']}, "
-        f"numpy {machine['numpy']}, pandas {machine['pandas']}, pyarrow {machine['pyarrow']}; "
-        f"disk {machine['disk']}.",
-        "",
-        *table,
-    ]
+        f"{per_batch:.0f} samples (ATT MTU {MTU})."
+    )
+    lines = figures_markdown(cmd, intro, machine, rows)
     if syn["reconnects"] or syn["gaps"]:
         lines += ["", f"The sync reconnected {syn['reconnects']} time(s), {syn['gaps']} gap(s)."]
     return "\n".join(lines) + "\n"
-
-
-def write_doc(figures: str, doc: Path = DOC) -> None:
-    """Replace the text between the Bluetooth figure markers of ``doc`` with ``figures``."""
-    text = doc.read_text()
-    start, end = text.find(START_MARKER), text.find(END_MARKER)
-    if start < 0 or end < start:
-        raise SystemExit(f"{doc} lacks the {START_MARKER} ... {END_MARKER} markers")
-    doc.write_text(f"{text[: start + len(START_MARKER)]}\n{figures}{text[end:]}")
 
 
 # -- command line --------------------------------------------------------------------------------
@@ -325,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     report = render(dec, syn, machine, cmd)
     print(report)
     if args.write_doc:
-        write_doc(report)
+        write_doc(report, DOC, (START_MARKER, END_MARKER))
         print(f"figures written to {DOC}", file=sys.stderr)
     return 0
 

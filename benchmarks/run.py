@@ -467,7 +467,7 @@ def summarize(results: dict[str, dict[str, Any]], days: int, rate_hz: int) -> di
     }
 
 
-def _met(ok: bool) -> str:
+def met(ok: bool) -> str:
     return "yes" if ok else "**no**"
 
 
@@ -479,38 +479,38 @@ def render(fig: dict[str, Any], machine: dict[str, str], command: str) -> str:
             "Ingest (`add_samples` + commit, one day per transaction)",
             f"{fig['ingest_rows_s'] / 1e6:.2f} M rows/s ({fig['ingest_s']:.1f} s in all)",
             "≥ 5 M rows/s",
-            _met(fig["ingest_rows_s"] >= TARGET_INGEST_ROWS_S),
+            met(fig["ingest_rows_s"] >= TARGET_INGEST_ROWS_S),
         ),
         (
             "Ingest peak memory (generated day + ingest)",
             f"{fig['ingest_peak']:.2f}x one day (generated day alone: {fig['generate_peak']:.2f}x)",
             "< 1.5x",
-            _met(fig["ingest_peak"] < TARGET_PEAK_RATIO),
+            met(fig["ingest_peak"] < TARGET_PEAK_RATIO),
         ),
         (
             "Read one day, cold-ish (first read after ingest)",
             f"median {fig['read_cold_median_s']:.3f} s, max {fig['read_cold_max_s']:.3f} s",
             "< 0.5 s",
-            _met(fig["read_cold_max_s"] < TARGET_READ_DAY_S),
+            met(fig["read_cold_max_s"] < TARGET_READ_DAY_S),
         ),
         (
             "Read one day, warm",
             f"median {fig['read_warm_median_s']:.3f} s, max {fig['read_warm_max_s']:.3f} s "
             f"({fig['read_rows_s'] / 1e6:.1f} M rows/s)",
             "< 0.5 s",
-            _met(fig["read_warm_max_s"] < TARGET_READ_DAY_S),
+            met(fig["read_warm_max_s"] < TARGET_READ_DAY_S),
         ),
         (
             "Read one day, peak memory",
             f"{fig['read_peak']:.2f}x one day",
             "< 1.5x",
-            _met(fig["read_peak"] < TARGET_PEAK_RATIO),
+            met(fig["read_peak"] < TARGET_PEAK_RATIO),
         ),
         (
             f"`iter_sample_days` over all {fig['days']} day(s), peak memory",
             f"{fig['iter_peak']:.2f}x one day ({fig['iter_s']:.1f} s in all)",
             "< 1.5x",
-            _met(fig["iter_peak"] < TARGET_PEAK_RATIO),
+            met(fig["iter_peak"] < TARGET_PEAK_RATIO),
         ),
         (
             "Ingest vs plain `pyarrow.parquet.write_table`",
@@ -541,13 +541,39 @@ def render(fig: dict[str, Any], machine: dict[str, str], command: str) -> str:
             "",
         ),
     ]
+    intro = (
+        f"{fig['days']} local day(s) x {fig['rate_hz']} Hz x 6 axes = {fig['rows']:,} rows; "
+        f"one day's raw arrays = {mb:,.1f} MB (the unit of the memory ratios)."
+    )
+    lines = figures_markdown(command, intro, machine, rows)
+    if not fig["peak_resettable"]:
+        lines += ["", "Peaks are per phase (this OS cannot reset the peak RSS per step)."]
+    return "\n".join(lines) + "\n"
+
+
+def write_doc(
+    figures: str, doc: Path = DOC, markers: tuple[str, str] = (START_MARKER, END_MARKER)
+) -> None:
+    """Replace the text between the ``markers`` of ``doc`` with ``figures``."""
+    start_marker, end_marker = markers
+    text = doc.read_text()
+    start, end = text.find(start_marker), text.find(end_marker)
+    if start < 0 or end < start:
+        raise SystemExit(f"{doc} lacks the {start_marker} ... {end_marker} markers")
+    head, tail = text[: start + len(start_marker)], text[end:]
+    doc.write_text(f"{head}\n{figures}{tail}")
+
+
+def figures_markdown(
+    command: str, intro: str, machine: dict[str, str], rows: list[tuple[str, str, str, str]]
+) -> list[str]:
+    """A figures section: heading, what was measured, the machine, and the table of figures."""
     table = ["| Benchmark | Figure | Target | Met |", "|---|---|---|---|"]
     table += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
-    lines = [
+    return [
         f"### Latest figures: `{command}`",
         "",
-        f"{fig['days']} local day(s) x {fig['rate_hz']} Hz x 6 axes = {fig['rows']:,} rows; "
-        f"one day's raw arrays = {mb:,.1f} MB (the unit of the memory ratios).",
+        intro,
         "",
         f"Machine ({machine['date']}): {machine['platform']}; {machine['cpu']}; "
         f"{machine['cores']} cores; {machine['ram']} RAM; Python {machine['python']}, "
@@ -556,19 +582,6 @@ def render(fig: dict[str, Any], machine: dict[str, str], command: str) -> str:
         "",
         *table,
     ]
-    if not fig["peak_resettable"]:
-        lines += ["", "Peaks are per phase (this OS cannot reset the peak RSS per step)."]
-    return "\n".join(lines) + "\n"
-
-
-def write_doc(figures: str, doc: Path = DOC) -> None:
-    """Replace the text between the figure markers of ``doc`` with ``figures``."""
-    text = doc.read_text()
-    start, end = text.find(START_MARKER), text.find(END_MARKER)
-    if start < 0 or end < start:
-        raise SystemExit(f"{doc} lacks the {START_MARKER} ... {END_MARKER} markers")
-    head, tail = text[: start + len(START_MARKER)], text[end:]
-    doc.write_text(f"{head}\n{figures}{tail}")
 
 
 # -- command line --------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import typer
 from psoas import console
 from psoas.console import err, human_bytes, local_time
 from sensors.errors import PsoasError, UsageError
-from sensors.importers import ImportOptions, import_file
+from sensors.importers import ImportOptions
 from sensors.schema import EXPORT_TABLES, PLACEMENTS
 from sensors.store import Store
 from sensors.timeutil import parse_day, system_tz, zone
@@ -66,7 +66,9 @@ def _open_store() -> Store:
 
 @app.command("import")
 def import_(
-    paths: Annotated[list[Path], typer.Argument(help="Files to import.")],
+    paths: Annotated[
+        list[Path], typer.Argument(help="Files, folders (searched recursively) or glob patterns.")
+    ],
     device: Annotated[
         str | None, typer.Option(help="Device id (default: from the file name).")
     ] = None,
@@ -86,6 +88,9 @@ def import_(
     gyro_unit: Annotated[
         str | None, typer.Option(help="Gyroscope unit: dps or rads (default: detect).")
     ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Read and check the files; write nothing.")
+    ] = False,
 ) -> None:
     """Import files (FIT, Axivity CWA, GENEActiv BIN, CSV); an imported file is skipped."""
     if acc_unit not in (None, "g", "mps2"):
@@ -106,26 +111,10 @@ def import_(
         acc_unit=acc_unit,
         gyro_unit=gyro_unit,
     )
+    from psoas.importing import import_paths
+
     with _open_store() as store:
-        for path in paths:
-            with console.byte_progress(path.name) as progress:
-                task = progress.add_task(f"importing {path.name}", total=None)
-
-                def advance(done: int, total: int, task: int = task) -> None:
-                    progress.update(task, completed=done, total=total)
-
-                report = import_file(store, path, options, advance)
-            if report.already_imported:
-                err.print(f"{path}: already imported, nothing to do")
-                continue
-            r = report.result
-            detected = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in report.decisions.items())
-            err.print(
-                f"{path}: {r.new_samples:,} samples, {r.new_metric_rows:,} metric rows for "
-                f"device {', '.join(sorted(r.devices))} over {len(r.days)} day(s)"
-                + (f" ({detected})" if detected else "")
-                + (f"; {r.gaps} gap(s), {r.missing_samples:,} samples missing" if r.gaps else "")
-            )
+        import_paths(store, paths, options, dry_run=dry_run)
 
 
 @app.command()

@@ -11,7 +11,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from tests.conftest import catalog_dump, imu_frame, tree_snapshot
+from tests.conftest import catalog_dump, imu_frame, shared_file, tree_snapshot
 
 PSOAS = str(Path(sys.executable).with_name("psoas"))
 
@@ -138,3 +138,56 @@ def test_psoas_home_environment_variable_selects_the_store(tmp_path, csv_file):
     )
     assert done.returncode == 0, done.stderr
     assert (env_home / "catalog.sqlite").exists()
+
+
+def _folder_of_files(tmp_path: Path, csv_file) -> Path:
+    """A folder as users have them: importable files, a broken one, and unrelated files."""
+    path, _ = csv_file
+    folder = tmp_path / "exports"
+    (folder / "watch").mkdir(parents=True)
+    (folder / "thigh.csv").write_bytes(path.read_bytes())
+    (folder / "watch" / "run.fit").write_bytes(
+        shared_file("fit/garmin-fenix-5-run.fit").read_bytes()
+    )
+    (folder / "watch" / "broken.fit").write_bytes(
+        shared_file("fit/invalid/activity-filecrc.fit").read_bytes()
+    )
+    (folder / "notes.txt.md").write_text("not sensor data")
+    (folder / ".hidden.csv").write_text("garbage")
+    return folder
+
+
+def test_folder_import_keeps_going_lists_failures_and_exits_non_zero(tmp_path, csv_file):
+    home = tmp_path / "h"
+    done = psoas(
+        "import", str(_folder_of_files(tmp_path, csv_file)), "--tz", "UTC", home=home, check=False
+    )
+    assert done.returncode == 3
+    assert "import summary" in done.stdout
+    assert "broken.fit" in done.stdout and "failed" in done.stdout
+    assert "notes.txt.md" in done.stdout and "skipped" in done.stdout
+    assert ".hidden.csv" not in done.stdout
+    assert "1 of 4 files were not imported" in done.stderr
+    status = psoas("status", home=home).stdout
+    assert "garmin-fenix5" in status and "thigh" in status
+
+
+def test_dry_run_checks_everything_and_writes_nothing(tmp_path, csv_file):
+    home = tmp_path / "h"
+    psoas("status", home=home)  # an empty store
+    before = (tree_snapshot(home), catalog_dump(home))
+    folder = _folder_of_files(tmp_path, csv_file)
+    (folder / "watch" / "broken.fit").unlink()
+    done = psoas("import", str(folder), "--dry-run", "--tz", "UTC", home=home)
+    assert "dry run: nothing was written" in done.stdout
+    assert "would import 6,000 samples" in done.stderr
+    assert (tree_snapshot(home), catalog_dump(home)) == before
+
+
+def test_glob_patterns_are_expanded(tmp_path, csv_file):
+    folder = _folder_of_files(tmp_path, csv_file)
+    home = tmp_path / "h"
+    done = psoas("import", str(folder / "**" / "run*.fit"), "--tz", "UTC", home=home)
+    assert "garmin-fenix5" in done.stderr
+    nothing = psoas("import", str(folder / "*.gpx"), home=home, check=False)
+    assert nothing.returncode == 3 and "no file matches" in nothing.stderr

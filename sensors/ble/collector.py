@@ -262,6 +262,39 @@ def _backoff_s(failures: int) -> float:
     return min(MAX_BACKOFF_S, 0.2 * 2 ** min(failures, 6))
 
 
+async def _reconnecting(
+    found: FoundDevice,
+    report: SessionReport,
+    max_reconnects: int,
+    session: Callable[[], Awaitable[None]],
+    *,
+    progress: Callable[[], int],
+    done: Callable[[], bool] = lambda: False,
+) -> None:
+    """Run ``session`` until it ends normally (or ``done()``), reconnecting after a lost link.
+
+    Lost links count while no progress is made: a session after which ``progress()`` grew resets
+    the count and the backoff; more than ``max_reconnects`` in a row is a :class:`CollectorError`.
+    """
+    failures = 0
+    while not done():
+        before = progress()
+        try:
+            await session()
+            return
+        except (LinkLost, BleakError, TimeoutError) as exc:
+            failures = 1 if progress() > before else failures + 1
+            report.reconnects += 1
+            if failures > max_reconnects:
+                raise CollectorError(
+                    f"{found.name}: lost the link {failures} times without progress ({exc}); "
+                    f"what was committed is safe — move closer to the device and run collect "
+                    f"again"
+                ) from exc
+            _log.info("%s: %s; reconnecting", found.name, exc)
+            await asyncio.sleep(_backoff_s(failures))
+
+
 class ImuCollector:
     """Syncs (and optionally streams live from) one psoas IMU wearable into the store."""
 
@@ -298,25 +331,14 @@ class ImuCollector:
         """Sync everything the wearable holds, then stream live for ``live_s`` seconds."""
         self._live_s = live_s
         self._live_until: float | None = None  # set when the first sync completes
-        failures = 0
-        while True:
-            stored_before = self.report.samples
-            try:
-                await self._session()
-                return self.report
-            except (LinkLost, BleakError, TimeoutError) as exc:
-                # consecutive failures without progress count; a session that stored samples
-                # resets the count (and the backoff)
-                failures = 1 if self.report.samples > stored_before else failures + 1
-                self.report.reconnects += 1
-                if failures > self.max_reconnects:
-                    raise CollectorError(
-                        f"{self.found.name}: lost the link {failures} times in a row ({exc}); "
-                        f"what was committed is safe — move closer to the device and run collect "
-                        f"again"
-                    ) from exc
-                _log.info("%s: %s; reconnecting", self.found.name, exc)
-                await asyncio.sleep(_backoff_s(failures))
+        await _reconnecting(
+            self.found,
+            self.report,
+            self.max_reconnects,
+            self._session,
+            progress=lambda: self.report.samples,
+        )
+        return self.report
 
     async def _session(self) -> None:
         session = _Session()
@@ -608,18 +630,14 @@ class FootpodCollector:
 
     async def run(self, live_s: float) -> SessionReport:
         until = time.monotonic() + live_s
-        failures = 0
-        while time.monotonic() < until:
-            try:
-                await self._session(until)
-            except (LinkLost, BleakError, TimeoutError) as exc:
-                failures += 1
-                self.report.reconnects += 1
-                if failures > self.max_reconnects:
-                    raise CollectorError(
-                        f"{self.found.name}: lost the link {failures} times ({exc})"
-                    ) from exc
-                await asyncio.sleep(_backoff_s(failures))
+        await _reconnecting(
+            self.found,
+            self.report,
+            self.max_reconnects,
+            lambda: self._session(until),
+            progress=lambda: 0,  # a footpod streams: every lost link counts
+            done=lambda: time.monotonic() >= until,
+        )
         self._commit(final=True)
         return self.report
 

@@ -28,8 +28,8 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from bleak.backends.scanner import AdvertisementData
 from bleak.exc import (
@@ -517,3 +517,27 @@ class BumbleAdapter:
             raise self._not_found(address, timeout_s) from None
         finally:
             device.remove_listener(Device.EVENT_CONNECTION, on_connection)
+
+
+def adapter_for(cls: type, args: Mapping[str, Any] | None) -> BumbleAdapter:
+    """The adapter a backend instance uses: ``bumble={"adapter": ...}`` or its class's."""
+    adapter = (args or {}).get("adapter") or getattr(cls, "bumble_adapter", None)
+    if adapter is None:
+        raise BleakError(
+            f"{cls.__name__} has no bumble adapter: use the backend classes of "
+            "sensors.ble.adapters.parse_adapter('bumble:...'), or pass "
+            "bumble={'adapter': BumbleAdapter(...)}"
+        )
+    return adapter
+
+
+_Backend = TypeVar("_Backend", bound=type)
+
+
+def bound_subclass(cls: _Backend, adapter: BumbleAdapter) -> _Backend:
+    """A subclass of backend ``cls`` whose instances use ``adapter`` (pass it as ``backend=``)."""
+    return type(
+        f"{cls.__name__}[{adapter.spec}]",
+        (cls,),
+        {"bumble_adapter": adapter, "__module__": cls.__module__},
+    )

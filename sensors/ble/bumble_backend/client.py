@@ -43,7 +43,7 @@ from bumble.device import Connection, Peer
 from bumble.gatt_client import CharacteristicProxy
 
 from sensors.ble.bumble_backend._convert import BumbleDeviceDetails, bleak_uuid
-from sensors.ble.bumble_backend.adapter import BumbleAdapter
+from sensors.ble.bumble_backend.adapter import BumbleAdapter, adapter_for, bound_subclass
 
 logger = logging.getLogger(__name__)
 
@@ -98,14 +98,7 @@ class BleakClientBumble(BaseBleakClient):
             **kwargs,
         )
         args = bumble or {}
-        adapter = args.get("adapter") or type(self).bumble_adapter
-        if adapter is None:
-            raise BleakError(
-                f"{type(self).__name__} has no bumble adapter: use the backend classes of "
-                "sensors.ble.adapters.parse_adapter('bumble:...'), or pass "
-                "bumble={'adapter': BumbleAdapter(...)}"
-            )
-        self._adapter: BumbleAdapter = adapter
+        self._adapter: BumbleAdapter = adapter_for(type(self), args)
         self._att_mtu = int(args.get("att_mtu", DEFAULT_ATT_MTU))
         if not att.ATT_DEFAULT_MTU <= self._att_mtu <= 517:
             raise BleakError(f"att_mtu must be between 23 and 517, not {self._att_mtu}")
@@ -126,11 +119,7 @@ class BleakClientBumble(BaseBleakClient):
     @classmethod
     def bound_to(cls, adapter: BumbleAdapter) -> type[BleakClientBumble]:
         """A subclass whose instances connect through ``adapter`` (pass it as ``backend=``)."""
-        return type(
-            f"{cls.__name__}[{adapter.spec}]",
-            (cls,),
-            {"bumble_adapter": adapter, "__module__": cls.__module__},
-        )
+        return bound_subclass(cls, adapter)
 
     # -- properties --------------------------------------------------------------------------
 

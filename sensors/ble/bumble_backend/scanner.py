@@ -21,7 +21,7 @@ from bleak.exc import BleakError
 from bumble.device import Advertisement
 
 from sensors.ble.bumble_backend._convert import BumbleDeviceDetails, address_string
-from sensors.ble.bumble_backend.adapter import BumbleAdapter
+from sensors.ble.bumble_backend.adapter import BumbleAdapter, adapter_for, bound_subclass
 
 
 class BumbleScannerArgs(TypedDict, total=False):
@@ -29,17 +29,6 @@ class BumbleScannerArgs(TypedDict, total=False):
 
     adapter: BumbleAdapter
     """The adapter to scan on, overriding the one bound to the backend class."""
-
-
-def _adapter_for(cls: type, args: BumbleScannerArgs | dict[str, Any] | None) -> BumbleAdapter:
-    adapter = (args or {}).get("adapter") or getattr(cls, "bumble_adapter", None)
-    if adapter is None:
-        raise BleakError(
-            f"{cls.__name__} has no bumble adapter: use the backend classes of "
-            "sensors.ble.adapters.parse_adapter('bumble:...'), or pass "
-            "bumble={'adapter': BumbleAdapter(...)}"
-        )
-    return adapter
 
 
 class BleakScannerBumble(BaseBleakScanner):
@@ -71,17 +60,13 @@ class BleakScannerBumble(BaseBleakScanner):
         if scanning_mode not in ("active", "passive"):
             raise BleakError(f"scanning_mode must be 'active' or 'passive', not {scanning_mode!r}")
         self._active = scanning_mode == "active"
-        self._adapter = _adapter_for(type(self), bumble)
+        self._adapter = adapter_for(type(self), bumble)
         self._remove_listener: Callable[[], None] | None = None
 
     @classmethod
     def bound_to(cls, adapter: BumbleAdapter) -> type[BleakScannerBumble]:
         """A subclass whose instances scan on ``adapter`` (pass it as ``backend=``)."""
-        return type(
-            f"{cls.__name__}[{adapter.spec}]",
-            (cls,),
-            {"bumble_adapter": adapter, "__module__": cls.__module__},
-        )
+        return bound_subclass(cls, adapter)
 
     @property
     def adapter(self) -> BumbleAdapter:

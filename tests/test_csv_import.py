@@ -10,6 +10,7 @@ import pytest
 
 from sensors.errors import ImportFormatError
 from sensors.importers import ImportOptions, import_file
+from sensors.importers.csv_presets import SENSOR_LOGGER, SENSORLOG
 from sensors.schema import STANDARD_GRAVITY_MPS2
 from tests.conftest import REPO, T0_NS, catalog_dump, imu_frame, tree_snapshot
 
@@ -214,6 +215,7 @@ import sys, threading, time
 from pathlib import Path
 import psutil
 from sensors.importers import ImportOptions, import_file
+from sensors.importers.csv_presets import SENSOR_LOGGER, SENSORLOG
 from sensors.store import Store
 
 proc = psutil.Process()
@@ -264,3 +266,58 @@ def test_import_streams_in_constant_memory(tmp_path):
         f"peak RSS growth: {grow_small:.0f} MB (small), {grow_large:.0f} MB ({size_mb:.0f} MB file)"
     )
     assert grow_large < grow_small + 40, (grow_small, grow_large, size_mb)
+
+
+def _sensor_logger_file(path: Path, frame: pd.DataFrame) -> Path:
+    """A Sensor Logger TotalAcceleration.csv: Unix ns, seconds elapsed, then z, y, x in m/s^2."""
+    out = pd.DataFrame(
+        {
+            "time": frame["t"],
+            "seconds_elapsed": (frame["t"] - frame["t"].iloc[0]) / 1e9,
+            **{axis: frame["a" + axis].astype("float64") * STANDARD_GRAVITY_MPS2 for axis in "zyx"},
+        }
+    )
+    out.to_csv(path, index=False)
+    return path
+
+
+def test_sensor_logger_preset_maps_its_reversed_axes(store, tmp_path):
+    frame = imu_frame(3000, gyro=False)
+    path = _sensor_logger_file(tmp_path / "TotalAcceleration.csv", frame)
+    assert path.read_text().splitlines()[0] == SENSOR_LOGGER.sample_header
+    report = import_file(store, path, ImportOptions(device_id="phone", tz="UTC"))
+    assert report.decisions["preset"] == SENSOR_LOGGER.app
+    assert report.decisions["acc_unit"] == "mps2"
+    back = store.read_samples("phone")
+    np.testing.assert_array_equal(back["t"], frame["t"])
+    for axis in ("ax", "ay", "az"):  # x is the last column of the file, still x in psoas
+        np.testing.assert_allclose(back[axis], frame[axis], rtol=1e-5, atol=1e-6)
+
+
+def test_sensor_logger_gravity_free_file_names_the_right_file(store, tmp_path, home):
+    frame = imu_frame(3000, gyro=False).assign(ax=np.float32(0.0))
+    frame[["ax", "ay", "az"]] *= 0.05
+    path = _sensor_logger_file(tmp_path / "Accelerometer.csv", frame)
+    before = tree_snapshot(home)
+    with pytest.raises(ImportFormatError, match=r"TotalAcceleration\.csv"):
+        import_file(store, path, ImportOptions(tz="UTC"))
+    assert tree_snapshot(home) == before
+
+
+def test_sensorlog_preset_reads_offsets_across_a_dst_change_and_units(store, tmp_path):
+    # 2026-03-29 01:59:59 +0100 is followed by 03:00:00 +0200 one second later (Europe/Berlin)
+    rows = [
+        SENSORLOG.sample_header,
+        "2026-03-29 01:59:58.500 +0100,1,1000.1,0.01,-0.02,0.99,1000.1,0.10,0.00,-0.05",
+        "2026-03-29 01:59:59.500 +0100,2,1001.1,0.02,-0.01,1.01,1001.1,0.20,0.01,-0.04",
+        "2026-03-29 03:00:00.500 +0200,3,1002.1,0.03,0.00,1.00,1002.1,0.30,0.02,-0.03",
+    ]
+    path = tmp_path / "sensorlog.csv"
+    path.write_text("\n".join(rows) + "\n")
+    report = import_file(store, path, ImportOptions(device_id="iphone", tz="Europe/Berlin"))
+    assert report.decisions["preset"] == SENSORLOG.app
+    back = store.read_samples("iphone")
+    first = pd.Timestamp("2026-03-29T00:59:58.5Z").value
+    assert back["t"].tolist() == [first, first + 1_000_000_000, first + 2_000_000_000]
+    np.testing.assert_allclose(back["ax"], [0.01, 0.02, 0.03], rtol=1e-6)  # already in g
+    np.testing.assert_allclose(back["gx"], np.degrees([0.10, 0.20, 0.30]), rtol=1e-5)  # rad/s

@@ -23,6 +23,7 @@ import pandas as pd
 
 from sensors.errors import ImportFormatError
 from sensors.importers.base import Batch, ImportOptions, ProgressCallback
+from sensors.importers.csv_presets import CsvPreset, preset_for
 from sensors.schema import STANDARD_GRAVITY_MPS2
 from sensors.store import DeviceInfo, RecordingInfo
 
@@ -70,6 +71,7 @@ _UNIX_SCALES = (  # (upper bound of a plausible value, ns per unit, name)
     (1e20, 1.0, "Unix nanoseconds"),
 )
 _LINE = re.compile(r"line (\d+)")
+_UTC_OFFSET = re.compile(r"(Z|[+-]\d\d:?\d\d)$")
 _FIELDS = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 
 
@@ -82,12 +84,14 @@ class _Layout:
     gyro: tuple[str, str, str] | None
     seq: str | None
     delimiter: str
+    preset: CsvPreset | None = None
 
 
 @dataclass
 class Decisions:
     """What the importer detected, reported to the user."""
 
+    preset: str = ""
     time_format: str = ""
     acc_unit: str = ""
     gyro_unit: str = ""
@@ -139,7 +143,8 @@ class CsvImporter:
                 if block.empty:
                     continue
                 if time_scale is None:
-                    time_scale = _detect_time(path, block[layout.time], lines_before)
+                    decisions.preset = layout.preset.app if layout.preset else ""
+                    time_scale = _detect_time(path, block[layout.time], lines_before, layout)
                     decisions.time_format = time_scale[1]
                     acc_factor, gyro_factor = _detect_units(path, block, layout, options)
                     decisions.acc_unit = _unit_name(ACC_UNITS, acc_factor)
@@ -183,6 +188,16 @@ def _layout(path: Path) -> _Layout:
     except csv.Error:
         delimiter = ","
     names = next(csv.reader([first], delimiter=delimiter))
+    preset = preset_for([n.strip() for n in names])
+    if preset is not None:
+        return _Layout(
+            time=preset.time,
+            acc=preset.acc,
+            gyro=preset.gyro([n.strip() for n in names]),
+            seq=None,
+            delimiter=delimiter,
+            preset=preset,
+        )
     by_norm = {_norm(n): n for n in names}
 
     def find(candidates: tuple[str, ...]) -> str | None:
@@ -238,8 +253,15 @@ def _line_error(path: Path, line: int, what: str) -> ImportFormatError:
     )
 
 
-def _detect_time(path: Path, column: pd.Series, lines_before: int) -> tuple[float, str]:
+def _detect_time(
+    path: Path, column: pd.Series, lines_before: int, layout: _Layout
+) -> tuple[float, str]:
     """(ns per unit, description) for numeric times, or (0, 'ISO 8601') for text."""
+    if layout.preset is not None:
+        ns_per_unit = layout.preset.time_ns_per_unit
+        if ns_per_unit is None:
+            return 0.0, "ISO 8601"
+        return ns_per_unit, next(name for _, ns, name in _UNIX_SCALES if ns == ns_per_unit)
     numeric = pd.to_numeric(column, errors="coerce")
     if numeric.notna().mean() > 0.5:  # mostly numbers: a few bad lines are reported later
         magnitude = float(np.nanmedian(np.abs(numeric.to_numpy(dtype="float64"))))
@@ -260,14 +282,21 @@ def _detect_units(
 ) -> tuple[float, float]:
     acc = block[list(layout.acc)].apply(pd.to_numeric, errors="coerce").to_numpy("float64")
     magnitude = np.sqrt(np.nansum(acc**2, axis=1))
-    if options.acc_unit:
-        acc_factor = ACC_UNITS[options.acc_unit]
+    preset = layout.preset
+    acc_unit = options.acc_unit or (preset.acc_unit if preset else None)
+    if acc_unit:
+        acc_factor = ACC_UNITS[acc_unit]
     else:
         median = float(np.nanmedian(magnitude))
         if 0.5 <= median <= 2.0:
             acc_factor = ACC_UNITS["g"]
         elif 5.0 <= median <= 20.0:
             acc_factor = ACC_UNITS["mps2"]
+        elif median < 0.3 and preset is not None and preset.gravity_free_hint:
+            raise ImportFormatError(
+                f"{path}: the median acceleration magnitude is {median:.3g}: this is "
+                f"acceleration without gravity; {preset.gravity_free_hint}"
+            )
         else:
             raise ImportFormatError(
                 f"{path}: cannot tell the accelerometer unit: the median magnitude is "
@@ -276,8 +305,9 @@ def _detect_units(
             )
     gyro_factor = 1.0
     if layout.gyro is not None:
-        if options.gyro_unit:
-            gyro_factor = GYRO_UNITS[options.gyro_unit]
+        gyro_unit = options.gyro_unit or (preset.gyro_unit if preset else None)
+        if gyro_unit:
+            gyro_factor = GYRO_UNITS[gyro_unit]
         else:
             gyro = block[list(layout.gyro)].apply(pd.to_numeric, errors="coerce")
             peak = float(np.nanpercentile(np.abs(gyro.to_numpy("float64")), 99.9))
@@ -346,7 +376,15 @@ def _times(
         # finest resolution sensor clocks write as decimals
         return np.round(values * (ns_per_unit / 1e3)).astype("int64") * 1000
     text = column.astype("string")
-    parsed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=False)
+    # Times with a UTC offset (or Z) are exact even when the offset changes inside the file (a
+    # daylight-saving change); only times without one are read in the device's zone.
+    has_offset = bool(_UTC_OFFSET.search(str(text.iloc[0]).strip()))
+    try:
+        parsed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=has_offset)
+    except ValueError as exc:  # pandas refuses times with and without an offset mixed
+        raise _line_error(
+            path, lines_before + 1, f"times mix UTC offsets and local times ({exc})"
+        ) from exc
     bad = parsed.isna().to_numpy()
     if bad.any():
         row = int(np.flatnonzero(bad)[0])

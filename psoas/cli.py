@@ -19,7 +19,7 @@ from psoas.console import err, human_bytes, local_time
 from sensors.errors import PsoasError, UsageError
 from sensors.importers import ImportOptions
 from sensors.schema import EXPORT_TABLES, PLACEMENTS
-from sensors.store import Store
+from sensors.store import Store, store_exists
 from sensors.timeutil import parse_day, system_tz, zone
 
 app = typer.Typer(
@@ -113,6 +113,9 @@ def import_(
     )
     from psoas.importing import import_paths
 
+    if dry_run and not store_exists(state.home):  # nothing to compare with; create nothing
+        import_paths(None, paths, options, dry_run=True)
+        return
     with _open_store() as store:
         import_paths(store, paths, options, dry_run=dry_run)
 

@@ -20,8 +20,9 @@ from sensors.store import Store
 
 
 def import_paths(
-    store: Store, paths: Sequence[Path], options: ImportOptions, *, dry_run: bool = False
+    store: Store | None, paths: Sequence[Path], options: ImportOptions, *, dry_run: bool = False
 ) -> list[FileReport]:
+    """Import (or with ``dry_run`` check) every file; ``store`` may be None only for a dry run."""
     files = expand_paths(paths)
     if not files:
         raise ImportFormatError("no files to import in " + ", ".join(map(str, paths)))
@@ -58,7 +59,7 @@ def import_paths(
     return reports
 
 
-def _one(store: Store, path: Path, options: ImportOptions, dry_run: bool) -> FileReport:
+def _one(store: Store | None, path: Path, options: ImportOptions, dry_run: bool) -> FileReport:
     with console.byte_progress(path.name) as progress:
         verb = "checking" if dry_run else "importing"
         task = progress.add_task(f"{verb} {path.name}", total=None)
@@ -68,6 +69,7 @@ def _one(store: Store, path: Path, options: ImportOptions, dry_run: bool) -> Fil
 
         if dry_run:
             return dry_run_file(path, options, store, advance)
+        assert store is not None
         return import_file(store, path, options, advance)
 
 

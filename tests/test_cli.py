@@ -191,3 +191,10 @@ def test_glob_patterns_are_expanded(tmp_path, csv_file):
     assert "garmin-fenix5" in done.stderr
     nothing = psoas("import", str(folder / "*.gpx"), home=home, check=False)
     assert nothing.returncode == 3 and "no file matches" in nothing.stderr
+
+
+def test_dry_run_against_a_home_that_does_not_exist_creates_nothing(tmp_path, csv_file):
+    home = tmp_path / "not-yet"
+    done = psoas("import", str(csv_file[0]), "--dry-run", "--tz", "UTC", home=home)
+    assert "dry run: nothing was written" in done.stdout
+    assert not home.exists()

@@ -1,5 +1,12 @@
 """The durable store: raw Parquet parts + a SQLite catalog (see store.py)."""
 
-from sensors.store.store import DeviceInfo, Ingest, IngestResult, RecordingInfo, Store
+from sensors.store.store import (
+    DeviceInfo,
+    Ingest,
+    IngestResult,
+    RecordingInfo,
+    Store,
+    store_exists,
+)
 
-__all__ = ["DeviceInfo", "Ingest", "IngestResult", "RecordingInfo", "Store"]
+__all__ = ["DeviceInfo", "Ingest", "IngestResult", "RecordingInfo", "Store", "store_exists"]

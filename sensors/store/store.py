@@ -813,6 +813,11 @@ def store_size_on_disk(home: Path) -> int:
     return sum(p.stat().st_size for p in home.rglob("*") if p.is_file())
 
 
+def store_exists(home: Path) -> bool:
+    """True if ``home`` holds a psoas store (its catalog)."""
+    return (home / CATALOG_FILE).exists()
+
+
 def remove_store(home: Path) -> None:
     """Delete a whole store directory (used for the demo's fresh home)."""
     if (home / CATALOG_FILE).exists():

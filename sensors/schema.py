@@ -55,6 +55,14 @@ METRIC_UNITS: Final[Mapping[str, str]] = {
     "vertical_oscillation_mm": "millimetres",
     "battery_pct": "percent",
     "temperature_c": "degrees Celsius (sensor's internal temperature)",
+    "distance_walking_m": "metres walked or run in the interval that ends at t (not cumulative)",
+    "stand_hour": "1 = stood during the hour that starts at t, 0 = did not (Apple Watch)",
+    "workout_s": "seconds, duration of the workout that starts at t",
+    "workout_distance_m": "metres, distance of the workout that starts at t",
+    "workout_activity": (
+        "code of the workout that starts at t: 0 other, 1 running, 2 cycling, "
+        "4 fitness equipment, 5 swimming, 6 walking, 100 hiking"
+    ),
 }
 """Every metric name psoas knows, with the unit its values are in."""
 

@@ -5,6 +5,7 @@ Adding a format: one module with a class following ``base.Importer``, and one li
 
 from __future__ import annotations
 
+from sensors.importers.apple_health import AppleHealthImporter
 from sensors.importers.axivity import AxivityImporter
 from sensors.importers.base import Importer
 from sensors.importers.csvfile import CsvImporter
@@ -15,5 +16,6 @@ IMPORTERS: tuple[Importer, ...] = (
     FitImporter(),
     AxivityImporter(),
     GeneactivImporter(),
+    AppleHealthImporter(),
     CsvImporter(),
 )

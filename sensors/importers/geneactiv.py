@@ -45,6 +45,7 @@ PAGE_HEX = PAGE_SAMPLES * 12
 PAGE_LINES = 10
 CHUNK_PAGES = 2_000
 HEADER_LIMIT = 64 * 1024
+READ_BUFFER_BYTES = 1 << 20
 _MAX_LISTED = 10
 _TZ = re.compile(r"GMT\s*([+-])\s*(\d{1,2}):(\d{2})")
 _PAGE_TIME = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2}) (\d{1,2}):(\d{2}):(\d{2}):(\d{3})")
@@ -54,6 +55,12 @@ for _i, _c in enumerate(b"0123456789ABCDEF"):
     _HEX[_c] = _i
 for _i, _c in enumerate(b"abcdef"):
     _HEX[_c] = 10 + _i
+# two hex digits at once: a little-endian uint16 of two characters -> their byte value, or -1
+# when either is not a hex digit (half the lookups of one table per digit)
+_first, _second = _HEX[np.arange(65536) & 0xFF], _HEX[np.arange(65536) >> 8]
+_HEX2 = np.where(
+    (_first == 255) | (_second == 255), -1, _first.astype(np.int16) * 16 + _second
+).astype(np.int16)
 
 
 @dataclass
@@ -166,7 +173,8 @@ class GeneactivImporter:
         bad: list[BadPage] = []
         self.bad_pages = bad
         size = path.stat().st_size
-        with path.open("rb") as handle:
+        # a 1 MiB buffer: iterating the file's lines then costs half what it does with 8 KiB
+        with path.open("rb", buffering=READ_BUFFER_BYTES) as handle:
             header = parse_header(path, handle.read(HEADER_LIMIT))
             device_id = options.device_id or f"geneactiv-{header.serial or 'unknown'}"
             decisions.device = (
@@ -254,21 +262,21 @@ class GeneactivImporter:
             hexes.append(hex_text)
         if not good:
             return None
-        nibbles = _HEX[np.frombuffer(b"".join(hexes), dtype=np.uint8)]
-        nibbles = nibbles.reshape(len(good), PAGE_SAMPLES, 12)
-        invalid = (nibbles == 255).any(axis=(1, 2))
+        # a sample is 12 hex digits = 6 bytes: x (12 bits), y, z, then light, button, reserved
+        octets = _HEX2[np.frombuffer(b"".join(hexes), dtype="<u2")]
+        octets = octets.reshape(len(good), PAGE_SAMPLES, 6)
+        invalid = (octets < 0).any(axis=(1, 2))
         if invalid.any():
             for i in np.flatnonzero(invalid):
                 bad.append(BadPage(good[i].index, good[i].offset, "not hexadecimal data"))
             keep = ~invalid
-            nibbles = nibbles[keep]
+            octets = octets[keep]
             good = [p for p, k in zip(good, keep, strict=True) if k]
             starts = [s for s, k in zip(starts, keep, strict=True) if k]
             rates = [r for r, k in zip(rates, keep, strict=True) if k]
             temps = [t for t, k in zip(temps, keep, strict=True) if k]
             if not good:
                 return None
-        n = nibbles.astype(np.int64)
         start = np.asarray(starts, dtype=np.int64)
         if offset_ns is None:
             offset_ns = _clock_offset_ns(int(start[0]), options.tz)
@@ -288,11 +296,19 @@ class GeneactivImporter:
         last_t[0] = int(t[-1])
         seq = np.asarray([p.index for p in good], dtype=np.int64)[:, None] * PAGE_SAMPLES + j
         frame = {"t": t, "seq": seq.ravel()}
+        # x, y, z: 12-bit two's complement in octets 0-1.5, 1.5-3, 3-4.5
+        o = octets.reshape(-1, 6)
+        raw = np.empty((len(o), 3), dtype=np.int16)
+        raw[:, 0] = (o[:, 0] << 4) | (o[:, 1] >> 4)
+        raw[:, 1] = ((o[:, 1] & 0x0F) << 8) | o[:, 2]
+        raw[:, 2] = (o[:, 3] << 4) | (o[:, 4] >> 4)
+        raw = np.where(raw > 2047, raw - 4096, raw)
+        acc = raw * 100.0  # (raw * 100 - offset) / gain, in place
+        acc -= np.asarray(header.offset)
+        acc /= np.asarray(header.gain)
+        acc = acc.astype(np.float32)
         for k, name in enumerate(("ax", "ay", "az")):
-            raw = (n[:, :, 3 * k] << 8) | (n[:, :, 3 * k + 1] << 4) | n[:, :, 3 * k + 2]
-            raw = np.where(raw > 2047, raw - 4096, raw)
-            acc = (raw * 100.0 - header.offset[k]) / header.gain[k]
-            frame[name] = acc.ravel().astype(np.float32)
+            frame[name] = acc[:, k]
         temperature = pd.DataFrame(
             {"t": start, "metric": TEMPERATURE_METRIC, "value": np.asarray(temps)}
         )

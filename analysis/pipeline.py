@@ -1,8 +1,12 @@
 """The one place that reads the store and writes derived tables, device-day by device-day.
 
-Today it computes ``daily_summary`` (coverage of each day); the sitting, gait and routine stages
-plug in here as they arrive. Only device-days that received data since the last run are
-recomputed, unless ``since`` asks for every day from a date on.
+For each device-day with raw IMU samples: coverage, and the sitting analysis of
+:func:`analysis.day.analyze_imu_day` (bouts, posture runs, streak alerts, daily summary). A
+device-day's tables are replaced in one transaction, so re-running is idempotent and a crash
+leaves either the old or the new result. Only device-days that received data since the last run
+are recomputed, unless ``since`` asks for every day from a date on. Days are analysed in order,
+so a day's streak alerts can continue the previous day's posture; bouts cut at midnight are then
+linked (``bout_start``/``bout_end`` give the whole bout).
 """
 
 from __future__ import annotations
@@ -12,11 +16,21 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
+from analysis.combine import COMBINED, PRECEDENCE, combine, day_codes, decision_text, watch_runs
 from analysis.coverage import daily_summary_row
+from analysis.day import DayResult, SittingSettings, analyze_codes, analyze_imu_day
+from analysis.posture import NO_DATA, Orientation
+from analysis.sitting import EPOCH_NS, AlertRules, BoutRules
+from sensors.schema import DERIVED_TABLES
 from sensors.store import Store
 from sensors.timeutil import day_bounds_ns, parse_day
+
+ORIENTATION_KEY = "orientation:{device_id}"
+ALERT_THRESHOLD_KEY = "alert_threshold_min"
+ALERT_REPEAT_KEY = "alert_repeat_min"
 
 DayProgress = Callable[[str, str], None]
 """Called with (device_id, day) before each device-day is analysed."""
@@ -41,30 +55,196 @@ def days_to_analyze(store: Store, device_id: str, since: dt.date | None) -> list
     return store.changed_days(device_id, int(last) if last else 0)
 
 
+def sitting_settings(store: Store) -> SittingSettings:
+    """The user's alert settings (``psoas alerts --threshold``), else the defaults."""
+    threshold = store.get_meta(ALERT_THRESHOLD_KEY)
+    repeat = store.get_meta(ALERT_REPEAT_KEY)
+    alerts = AlertRules(
+        threshold_s=float(threshold) * 60 if threshold else AlertRules().threshold_s,
+        repeat_s=float(repeat) * 60 if repeat else None,
+    )
+    return SittingSettings(BoutRules(), alerts)
+
+
+def stored_orientation(store: Store, device_id: str) -> Orientation:
+    """The upright direction the last analysis learned for the device, else the default."""
+    up = store.get_meta(ORIENTATION_KEY.format(device_id=device_id))
+    if not up:
+        return Orientation()
+    x, y, z = (float(v) for v in up.split(","))
+    return Orientation((x, y, z), "learned by the last analysis")
+
+
 def analyze(
     store: Store, *, since: dt.date | None = None, on_day: DayProgress | None = None
 ) -> AnalysisReport:
     """Run every analysis stage over new (or, with ``since``, all recent) device-days."""
     report = AnalysisReport()
+    settings = sitting_settings(store)
+    changed_days: set[str] = set()
     for device_id in store.devices()["device_id"]:
         started_ns = time.time_ns()
-        device = store.device(device_id)
-        assert device is not None
-        recordings = store.recordings(device_id)
-        for day in days_to_analyze(store, device_id, since):
+        days = days_to_analyze(store, device_id, since)
+        for day in days:
             if on_day:
                 on_day(device_id, day)
-            start_ns, end_ns = day_bounds_ns(parse_day(day), device.tz)
-            samples = store.read_samples(device_id, day=day, columns=["t"])
-            gaps = store.gaps(device_id, start_ns, end_ns)
-            placement = _placement_on(recordings, start_ns, end_ns, device.placement)
-            row = daily_summary_row(device_id, day, placement, samples, gaps)
-            store.replace_derived(
-                "daily_summary", pd.DataFrame([row]), where={"device_id": device_id, "day": day}
-            )
+            analyze_device_day(store, device_id, day, settings)
             report.device_days.append((device_id, day))
+        if days:
+            link_midnight_bouts(store, device_id)
         store.set_meta(_analyzed_key(device_id), str(started_ns))
+        changed_days.update(days)
+    for day in sorted(changed_days):
+        if combine_day(store, day, settings):
+            report.device_days.append((COMBINED, day))
+    if changed_days:
+        link_midnight_bouts(store, COMBINED)
     return report
+
+
+def analyze_device_day(store: Store, device_id: str, day: str, settings: SittingSettings) -> None:
+    """Analyse one device-day and replace its rows in every derived table at once."""
+    device = store.device(device_id)
+    assert device is not None
+    start_ns, end_ns = day_bounds_ns(parse_day(day), device.tz)
+    samples = store.read_samples(device_id, day=day, columns=["t", "ax", "ay", "az"])
+    gaps = store.gaps(device_id, start_ns, end_ns)
+    placement = _placement_on(store.recordings(device_id), start_ns, end_ns, device.placement)
+    row = {**_NO_SITTING, **daily_summary_row(device_id, day, placement, samples, gaps)}
+    key = {"device_id": device_id, "day": day}
+    previous_runs = store.read_table("posture_runs", {**key, "day": _day_before(day)})
+    result = None
+    if len(samples):
+        result = analyze_imu_day(samples, placement, start_ns, end_ns, settings, previous_runs)
+        if result.orientation.source.startswith("learned"):
+            up = ",".join(f"{v:.6f}" for v in result.orientation.up)
+            store.set_meta(ORIENTATION_KEY.format(device_id=device_id), up)
+    else:
+        metrics = store.read_metrics(device_id, day=day)
+        activity = metrics[metrics["metric"] == "activity_type"]
+        if len(activity):
+            runs = watch_runs(activity, start_ns, end_ns)
+            codes = day_codes(runs, start_ns, end_ns)
+            epoch_t = start_ns + np.arange(len(codes), dtype=np.int64) * EPOCH_NS
+            known = codes != NO_DATA
+            result = analyze_codes(
+                epoch_t[known],
+                codes[known],
+                "watch",
+                start_ns,
+                end_ns,
+                settings,
+                previous_runs,
+                method="watch activity_type (sedentary, not sitting)",
+            )
+    _write_day(store, key, row, result)
+
+
+def _write_day(
+    store: Store, key: dict[str, str], row: dict[str, object], result: DayResult | None
+) -> None:
+    """Replace one device-day's rows in every derived table, in one transaction."""
+    frames = {name: _empty(name) for name in ("sitting_bouts", "posture_runs", "alerts")}
+    if result is not None:
+        row.update(result.summary)
+        bouts = result.bouts.assign(bout_start=result.bouts["start"], bout_end=result.bouts["end"])
+        frames = {"sitting_bouts": bouts, "posture_runs": result.runs, "alerts": result.alerts}
+    store.replace_derived_tables(
+        [
+            (name, frame.assign(**key), key if name != "alerts" else {**key, "source": "analysis"})
+            for name, frame in frames.items()
+        ]
+        + [("daily_summary", pd.DataFrame([row]), key)]
+    )
+
+
+def combine_day(store: Store, day: str, settings: SittingSettings) -> bool:
+    """The person's timeline for ``day`` from every device with postures that day (two or
+    more), stored as device ``combined``; returns whether it was written."""
+    runs = store.read_table("posture_runs", {"day": day})
+    runs = runs[runs["device_id"] != COMBINED]
+    ranked = []
+    for device_id in runs["device_id"].unique().tolist():
+        device = store.device(device_id)
+        rank = _precedence(store, device_id)
+        if device is not None and rank is not None:
+            ranked.append((rank, device_id, device.tz))
+    key = {"device_id": COMBINED, "day": day}
+    if len(ranked) < 2:
+        if not store.read_table("daily_summary", key).empty:  # devices were removed
+            _write_day(store, key, {**_NO_SITTING, **key}, None)
+        return False
+    ranked.sort()
+    tz = ranked[0][2]
+    start_ns, end_ns = day_bounds_ns(parse_day(day), tz)
+    codes_by_rank = [
+        (rank, day_codes(runs[runs["device_id"] == d], start_ns, end_ns)) for rank, d, _ in ranked
+    ]
+    codes, decided_by = combine(codes_by_rank)
+    epoch_t = start_ns + np.arange(len(codes), dtype=np.int64) * EPOCH_NS
+    known = codes != NO_DATA
+    result = analyze_codes(
+        epoch_t[known],
+        codes[known],
+        "combined",
+        start_ns,
+        end_ns,
+        settings,
+        store.read_table("posture_runs", {**key, "day": _day_before(day)}),
+        method=decision_text([d for _, d, _ in ranked], decided_by),
+    )
+    row = {**_NO_SITTING, **key, "placement": "combined"}
+    _write_day(store, key, row, result)
+    return True
+
+
+def _precedence(store: Store, device_id: str) -> int | None:
+    device = store.device(device_id)
+    if device is None:
+        return None
+    if device.kind == "watch":
+        return PRECEDENCE["watch"]
+    return PRECEDENCE.get(device.placement)
+
+
+def _day_before(day: str) -> str:
+    return (parse_day(day) - dt.timedelta(days=1)).isoformat()
+
+
+def link_midnight_bouts(store: Store, device_id: str) -> None:
+    """Give bout parts cut at midnight the whole bout's ``bout_start`` and ``bout_end``."""
+    bouts = store.read_table("sitting_bouts", {"device_id": device_id})
+    if len(bouts) < 2:
+        return
+    linked = link_bout_parts(bouts, BoutRules().min_break_s)
+    if not linked[["bout_start", "bout_end"]].equals(bouts[["bout_start", "bout_end"]]):
+        store.replace_derived("sitting_bouts", linked, {"device_id": device_id})
+
+
+def link_bout_parts(bouts: pd.DataFrame, max_gap_s: float) -> pd.DataFrame:
+    """Chain parts where one ended with its day's data and the next starts within
+    ``max_gap_s`` in the next day; every part gets the chain's first start and last end."""
+    bouts = bouts.sort_values("start", kind="stable").reset_index(drop=True)
+    start, end = bouts["start"].to_numpy(), bouts["end"].to_numpy()
+    cut = bouts["ended_by"].to_numpy() == "end_of_data"
+    next_day = bouts["day"].to_numpy()[1:] != bouts["day"].to_numpy()[:-1]
+    joins = cut[:-1] & next_day & (start[1:] - end[:-1] <= max_gap_s * 1e9)
+    chain = np.concatenate([[0], np.cumsum(~joins)])
+    bouts["bout_start"] = pd.Series(start).groupby(chain).transform("min").to_numpy()
+    bouts["bout_end"] = pd.Series(end).groupby(chain).transform("max").to_numpy()
+    return bouts
+
+
+_NO_SITTING: dict[str, object] = {
+    column: {"int64": 0, "float64": np.nan, "string": "", "bool": False}[dtype]
+    for column, dtype in DERIVED_TABLES["daily_summary"].items()
+}
+"""daily_summary values of a day without raw samples (a watch's metrics-only day)."""
+
+
+def _empty(table: str) -> pd.DataFrame:
+    columns = {c: d for c, d in DERIVED_TABLES[table].items() if c not in ("device_id", "day")}
+    return pd.DataFrame({c: pd.Series(dtype=d) for c, d in columns.items()})
 
 
 def _placement_on(recordings: pd.DataFrame, start_ns: int, end_ns: int, default: str) -> str:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import sqlite3
 import stat
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from sensors.errors import SchemaError, StoreBusyError, UsageError
+from sensors.schema import DERIVED_TABLES
 from sensors.store import DeviceInfo, RecordingInfo, Store
 from sensors.timeutil import day_bounds_ns, parse_day
 from tests.conftest import T0_NS, catalog_dump, imu_frame, tree_snapshot
@@ -177,16 +179,54 @@ def test_derived_tables_replace_atomically(store):
     rows = pd.DataFrame(
         {
             "device_id": ["a", "a"],
+            "day": ["2026-01-01", "2026-01-01"],
             "start": [1, 5],
             "end": [3, 9],
             "duration_s": [2.0, 4.0],
+            "sitting_s": [2.0, 4.0],
             "posture": ["sitting", "sitting"],
+            "placement": ["thigh", "thigh"],
+            "ended_by": ["break", "end_of_data"],
+            "bout_start": [1, 5],
+            "bout_end": [3, 9],
         }
     )
     store.replace_derived("sitting_bouts", rows, where={"device_id": "a"})
     store.replace_derived("sitting_bouts", rows.iloc[:1], where={"device_id": "a"})
     back = store.read_table("sitting_bouts")
     assert back["start"].tolist() == [1] and back["duration_s"].dtype == "float64"
+
+
+def test_several_derived_tables_are_replaced_all_or_nothing(store):
+    runs = pd.DataFrame(
+        {"device_id": ["a"], "day": ["2026-01-01"], "start": [1], "end": [2], "posture": ["lying"]}
+    )
+    store.replace_derived("posture_runs", runs)
+    broken = pd.DataFrame({"device_id": ["a"]})  # misses columns: the whole change is refused
+    with pytest.raises(SchemaError, match="missing column"):
+        store.replace_derived_tables(
+            [("posture_runs", runs.assign(posture="sitting"), None), ("alerts", broken, None)]
+        )
+    assert store.read_table("posture_runs")["posture"].tolist() == ["lying"]
+
+
+def test_opening_a_version_1_store_drops_only_recomputable_tables(tmp_path):
+    home = tmp_path / "old"
+    with Store.open(home) as store:
+        store.set_meta("analyzed_until_ns:a", "5")
+        store.set_meta("keep", "me")
+    conn = sqlite3.connect(home / "catalog.sqlite")
+    conn.execute('DROP TABLE "sitting_bouts"')
+    conn.execute('CREATE TABLE "sitting_bouts" (device_id TEXT, start INTEGER)')  # old columns
+    conn.execute("PRAGMA user_version=1")
+    conn.commit()
+    conn.close()
+    with Store.open(home) as store:
+        assert store.read_table("sitting_bouts").columns.tolist() == list(
+            DERIVED_TABLES["sitting_bouts"]
+        )
+        assert store.get_meta("analyzed_until_ns:a") is None
+        assert store.get_meta("keep") == "me"
 
 
 def test_unknown_derived_table_is_a_usage_error(store):

@@ -14,7 +14,20 @@ from sensors.errors import StoreError
 from sensors.schema import DERIVED_TABLES
 from sensors.store.home import FILE_MODE
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""1: first store; 2: sitting analysis (bouts, posture runs, alerts, sitting daily summary)."""
+
+ANALYSIS_TABLES = (
+    "sitting_bouts",
+    "posture_runs",
+    "alerts",
+    "daily_summary",
+    "strides",
+    "weekly_stride",
+)
+"""Derived tables that ``psoas analyze`` recomputes from the raw data: an upgrade that changes
+their columns drops them and asks for a full re-analysis. ``gaps`` (from ingest) and
+``routine_log`` (the user's own entries) are never dropped."""
 
 _SQL_TYPES = {"int64": "INTEGER", "float64": "REAL", "string": "TEXT", "bool": "INTEGER"}
 
@@ -100,6 +113,10 @@ def connect(path: Path) -> sqlite3.Connection:
             for statement in CATALOG_TABLES.split(";"):
                 if statement.strip():
                     conn.execute(statement)
+            if version >= 1:  # older analysis tables: recomputed by the next `psoas analyze`
+                for name in ANALYSIS_TABLES:
+                    conn.execute(f'DROP TABLE IF EXISTS "{name}"')
+                conn.execute("DELETE FROM meta WHERE key LIKE 'analyzed_until_ns:%'")
             for name in DERIVED_TABLES:
                 conn.execute(derived_table_sql(name))
             conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")

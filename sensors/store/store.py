@@ -23,7 +23,7 @@ import shutil
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -269,22 +269,36 @@ class Store:
         ``where`` maps a column to a value (equality) or to a ``(low, high)`` pair (half-open
         range); with no ``where`` the whole table is replaced.
         """
-        columns = _derived_columns(table)
-        missing = [c for c in columns if c not in frame.columns]
-        if missing:
-            raise SchemaError(f"table {table}: missing column(s) {', '.join(missing)}")
-        clause, params = _where_sql(where or {}, columns)
-        rows = frame[list(columns)].astype(object).where(frame[list(columns)].notna(), None)
-        quoted = ", ".join(f'"{c}"' for c in columns)
-        marks = ", ".join("?" for _ in columns)
+        self.replace_derived_tables([(table, frame, where)])
+
+    def replace_derived_tables(
+        self, changes: Sequence[tuple[str, pd.DataFrame, Mapping[str, Any] | None]]
+    ) -> None:
+        """Several :meth:`replace_derived` in one transaction: all of them or none."""
+        statements = []
+        for table, frame, where in changes:
+            columns = _derived_columns(table)
+            missing = [c for c in columns if c not in frame.columns]
+            if missing:
+                raise SchemaError(f"table {table}: missing column(s) {', '.join(missing)}")
+            clause, params = _where_sql(where or {}, columns)
+            rows = frame[list(columns)].astype(object).where(frame[list(columns)].notna(), None)
+            quoted = ", ".join(f'"{c}"' for c in columns)
+            marks = ", ".join("?" for _ in columns)
+            statements.append(
+                (
+                    f'DELETE FROM "{table}"{clause}',
+                    params,
+                    f'INSERT INTO "{table}" ({quoted}) VALUES ({marks})',
+                    rows,
+                )
+            )
         with self._writer_lock():
             self._conn.execute("BEGIN IMMEDIATE")
             try:
-                self._conn.execute(f'DELETE FROM "{table}"{clause}', params)
-                self._conn.executemany(
-                    f'INSERT INTO "{table}" ({quoted}) VALUES ({marks})',
-                    rows.itertuples(index=False, name=None),
-                )
+                for delete, params, insert, rows in statements:
+                    self._conn.execute(delete, params)
+                    self._conn.executemany(insert, rows.itertuples(index=False, name=None))
                 self._conn.execute("COMMIT")
             except BaseException:
                 self._conn.execute("ROLLBACK")

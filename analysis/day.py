@@ -1,0 +1,211 @@
+"""One device-day of raw IMU samples in, that day's sitting tables out: a pure function.
+
+``psoas analyze`` (analysis/pipeline.py) reads a device-day from the store, calls
+:func:`analyze_imu_day` and writes what it returns; the cohort runner calls the same function.
+
+Steps: auto-calibration (sphere fit; applied only when it lowers the error) -> 1 s epochs ->
+non-wear -> orientation from the day's walking -> posture per epoch -> sitting bouts, breaks and
+streak alerts (one streaming tracker, seeded with the end of the previous day so that a streak
+across midnight alerts when it should) -> posture runs and the daily summary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from analysis import posture, signal
+from analysis.posture import (
+    LYING,
+    MOVING,
+    NO_DATA,
+    NON_WEAR,
+    POSTURE_NAMES,
+    SITTING,
+    STANDING,
+)
+from analysis.sitting import (
+    EPOCH_NS,
+    AlertRules,
+    BoutRules,
+    BoutTracker,
+    bouts_frame,
+    runs_of,
+    sitting_summary,
+)
+
+NS = 1_000_000_000
+ALERT_KIND = "sitting_streak"
+
+
+@dataclass(frozen=True)
+class SittingSettings:
+    """The user's rules for bouts and alerts."""
+
+    bouts: BoutRules = field(default_factory=BoutRules)
+    alerts: AlertRules = field(default_factory=AlertRules)
+
+
+@dataclass
+class DayResult:
+    """What one device-day's analysis produced (table rows without ``device_id``/``day``)."""
+
+    bouts: pd.DataFrame
+    runs: pd.DataFrame
+    alerts: pd.DataFrame
+    summary: dict[str, object]
+    calibration: signal.Calibration | None
+    orientation: posture.Orientation
+    non_wear_s: float
+
+
+def posture_codes(
+    t_ns: np.ndarray, acc_g: np.ndarray, placement: str
+) -> tuple[pd.DataFrame, np.ndarray, signal.Calibration | None, posture.Orientation]:
+    """Calibrate, epoch, find non-wear and classify: (epochs, codes, calibration, orientation)."""
+    calibration = None
+    if len(t_ns) > 1:
+        rate_hz = signal.nominal_rate_hz(t_ns)
+        calibration = signal.calibrate(t_ns, acc_g, rate_hz)
+        acc_g = signal.apply_calibration(acc_g, calibration)
+    epochs = signal.epoch_table(t_ns, acc_g, epoch_s=1.0)
+    orientation = posture.learn_orientation(epochs, placement)
+    codes = posture.classify(epochs, placement, orientation)
+    if len(epochs):
+        codes[signal.non_wear(epochs)] = NON_WEAR
+    return epochs, codes, calibration, orientation
+
+
+def runs_frame(t_ns: np.ndarray, codes: np.ndarray) -> pd.DataFrame:
+    """Posture runs (``start, end, posture``) of epochs ``t_ns`` with ``codes``."""
+    runs = list(runs_of(t_ns, codes))
+    return pd.DataFrame(
+        {
+            "start": pd.Series([r.start for r in runs], dtype="int64"),
+            "end": pd.Series([r.end for r in runs], dtype="int64"),
+            "posture": pd.Series([POSTURE_NAMES[r.code] for r in runs], dtype="string"),
+        }
+    )
+
+
+def seed_from_runs(tracker: BoutTracker, runs: pd.DataFrame, before_ns: int) -> None:
+    """Feed the tracker the previous day's posture runs that end by ``before_ns``."""
+    if runs.empty:
+        return
+    codes = {name: code for code, name in enumerate(POSTURE_NAMES)}
+    for start, end, name in runs[["start", "end", "posture"]].itertuples(index=False):
+        if end > before_ns:
+            break
+        n = int((end - start) // EPOCH_NS)
+        tracker.feed(start + np.arange(n, dtype=np.int64) * EPOCH_NS, np.full(n, codes[name]))
+
+
+def analyze_imu_day(
+    samples: pd.DataFrame,
+    placement: str,
+    day_start_ns: int,
+    day_end_ns: int,
+    settings: SittingSettings | None = None,
+    previous_runs: pd.DataFrame | None = None,
+) -> DayResult:
+    """Sitting analysis of one local day's raw samples (``t`` ns, ``ax ay az`` g).
+
+    ``previous_runs`` are the posture runs of the day before (from the store), so that a bout
+    running over midnight keeps its streak for alerts; bouts themselves are cut at midnight
+    (the pipeline links the parts).
+    """
+    t = samples["t"].to_numpy(np.int64)
+    acc = samples[["ax", "ay", "az"]].to_numpy(np.float32)
+    epochs, codes, calibration, orientation = posture_codes(t, acc, placement)
+    result = analyze_codes(
+        epochs["t"].to_numpy(np.int64),
+        codes,
+        placement,
+        day_start_ns,
+        day_end_ns,
+        settings,
+        previous_runs,
+        method=f"{placement}; {orientation.source}",
+    )
+    result.calibration, result.orientation = calibration, orientation
+    result.summary.update(
+        calibration=_calibration_text(calibration),
+        calibration_error_before_g=calibration.error_before_g if calibration else np.nan,
+        calibration_error_after_g=calibration.error_after_g if calibration else np.nan,
+    )
+    return result
+
+
+def analyze_codes(
+    epoch_t: np.ndarray,
+    codes: np.ndarray,
+    placement: str,
+    day_start_ns: int,
+    day_end_ns: int,
+    settings: SittingSettings | None = None,
+    previous_runs: pd.DataFrame | None = None,
+    *,
+    method: str,
+) -> DayResult:
+    """Bouts, alerts, runs and the daily summary from per-second posture codes of one day
+    (from an IMU, a watch's activity log or the combined timeline)."""
+    settings = settings or SittingSettings()
+    inside = (epoch_t >= day_start_ns) & (epoch_t < day_end_ns)
+    epoch_t, codes = epoch_t[inside], codes[inside]
+
+    bouts = BoutTracker(settings.bouts)
+    bouts.feed(epoch_t, codes)
+    bout_rows = bouts_frame(bouts.finish(), "", placement).drop(columns="device_id")
+
+    streaks = BoutTracker(settings.bouts, settings.alerts)
+    if previous_runs is not None:
+        seed_from_runs(streaks, previous_runs, day_start_ns)
+    streaks.alerts.clear()
+    streaks.feed(epoch_t, codes)
+    streaks.finish()
+    fired = [a for a in streaks.alerts if day_start_ns <= a.t < day_end_ns]
+    alerts = pd.DataFrame(
+        {
+            "t": pd.Series([a.t for a in fired], dtype="int64"),
+            "kind": pd.Series([ALERT_KIND] * len(fired), dtype="string"),
+            "streak_s": pd.Series([a.streak_s for a in fired], dtype="float64"),
+            "bout_start": pd.Series([a.bout_start for a in fired], dtype="int64"),
+            "source": pd.Series(["analysis"] * len(fired), dtype="string"),
+            "acknowledged": pd.Series([False] * len(fired), dtype="bool"),
+        }
+    )
+    seconds = {code: float((codes == code).sum()) for code in (SITTING, STANDING, MOVING, LYING)}
+    non_wear_s = float((codes == NON_WEAR).sum())
+    known_s = float(np.isin(codes, [NON_WEAR, NO_DATA], invert=True).sum())
+    summary: dict[str, object] = {
+        **sitting_summary(bout_rows, settings.bouts),
+        "wear_s": known_s,
+        "non_wear_s": non_wear_s,
+        "upright_s": seconds[STANDING] + seconds[MOVING],
+        "lying_s": seconds[LYING],
+        "posture_method": method,
+        "calibration": "",
+        "calibration_error_before_g": np.nan,
+        "calibration_error_after_g": np.nan,
+    }
+    return DayResult(
+        bouts=bout_rows,
+        runs=runs_frame(epoch_t, codes),
+        alerts=alerts,
+        summary=summary,
+        calibration=None,
+        orientation=posture.Orientation(),
+        non_wear_s=non_wear_s,
+    )
+
+
+def _calibration_text(calibration: signal.Calibration | None) -> str:
+    if calibration is None:
+        return "not enough data"
+    if not calibration.ok:
+        return f"not applied: {calibration.reason}"
+    offset = ", ".join(f"{v:+.4f}" for v in calibration.offset_g)
+    scale = ", ".join(f"{v:.4f}" for v in calibration.scale)
+    return f"applied: offset ({offset}) g, scale ({scale})"

@@ -59,8 +59,17 @@ def collect(
     live_s: float | None,
     delete_after_sync: bool,
     scan_timeout_s: float,
+    live_alerts: bool = False,
 ) -> list[SessionReport]:
-    """Sync (and stream) every wanted device at once; print one report line per device."""
+    """Sync (and stream) every wanted device at once; print one report line per device.
+
+    With ``live_alerts`` every committed batch goes through a live sitting-streak detector and
+    live samples are committed every 0.5 s, so an alert prints within about a second of the
+    streak reaching the threshold in the data.
+    """
+    from psoas.live_alerts import LiveAlertPrinter
+
+    printer = LiveAlertPrinter(store) if live_alerts else None
 
     async def work(adapter: BleAdapter) -> list[SessionReport]:
         with count_progress("syncing") as progress:
@@ -81,6 +90,8 @@ def collect(
                 delete_after_sync=delete_after_sync,
                 scan_timeout_s=scan_timeout_s,
                 progress=on_progress,
+                on_batch=printer,
+                commit_every_s=0.5 if live_alerts else 2.0,
             )
 
     reports = asyncio.run(with_adapter(spec, work))

@@ -138,6 +138,35 @@ def analyze(
 
         report = run_analysis(store, since=since_day, on_day=on_day)
     err.print(f"analysed {len(report.device_days)} device-day(s)")
+    from psoas.sitting_report import print_sitting_days
+
+    with _open_store() as store:
+        print_sitting_days(store, report.device_days)
+
+
+@app.command()
+def alerts(
+    day: Annotated[str | None, typer.Option(help="Only this local day (YYYY-MM-DD).")] = None,
+    device: Annotated[str | None, typer.Option(help="Only this device.")] = None,
+    threshold: Annotated[
+        float | None,
+        typer.Option(help="Set the alert: minutes of sitting without a break (15-120)."),
+    ] = None,
+    repeat: Annotated[
+        float | None,
+        typer.Option(help="Set: alert again every N more minutes of sitting (0 = once)."),
+    ] = None,
+) -> None:
+    """List sitting-streak alerts, or set after how many minutes of sitting they fire."""
+    from psoas.sitting_report import print_alerts, set_alert_rules
+
+    if day is not None:
+        day = parse_day(day).isoformat()
+    with _open_store() as store:
+        if threshold is not None or repeat is not None:
+            set_alert_rules(store, threshold, repeat)
+            return
+        print_alerts(store, day, device)
 
 
 @app.command()
@@ -239,6 +268,14 @@ def collect(
     ] = None,
     tz: Annotated[str | None, typer.Option(help="IANA time zone of the wearer.")] = None,
     scan_timeout: Annotated[float, typer.Option(help="Seconds to look for devices.")] = 5.0,
+    live_alerts: Annotated[
+        bool,
+        typer.Option(
+            "--live-alerts",
+            help="While streaming, print an alert when a sitting streak passes "
+            "the threshold (`psoas alerts --threshold`).",
+        ),
+    ] = False,
 ) -> None:
     """Sync what the wearable logged since the last sync, then optionally stream live."""
     from psoas.bluetooth import collect as run_collect
@@ -248,6 +285,8 @@ def collect(
         raise UsageError(f"--placement {placement!r}: use one of {', '.join(PLACEMENTS)}")
     if duration is not None and duration <= 0:
         raise UsageError("--duration must be a positive number of seconds")
+    if live_alerts and duration is None and not live:
+        raise UsageError("--live-alerts works while streaming: add --live or --duration SECONDS")
     zone_name = tz or system_tz()
     zone(zone_name)
     with _open_store() as store:
@@ -260,6 +299,7 @@ def collect(
             live_s=live_seconds(duration, live),
             delete_after_sync=not no_delete,
             scan_timeout_s=scan_timeout,
+            live_alerts=live_alerts,
         )
 
 

@@ -198,3 +198,37 @@ def test_dry_run_against_a_home_that_does_not_exist_creates_nothing(tmp_path, cs
     done = psoas("import", str(csv_file[0]), "--dry-run", "--tz", "UTC", home=home)
     assert "dry run: nothing was written" in done.stdout
     assert not home.exists()
+
+
+def test_analyze_reports_sitting_and_alerts_lists_and_sets_the_threshold(tmp_path):
+    from sensors.simulate import simulate_day
+    from sensors.store import DeviceInfo, RecordingInfo, Store
+
+    home = tmp_path / "h"
+    rec = simulate_day("2026-03-10", placement="thigh", rate_hz=20.0, seed=7, tz="Europe/Berlin")
+    with Store.open(home) as store, store.ingest() as tx:
+        tx.add_samples(
+            RecordingInfo(DeviceInfo("thigh", tz="Europe/Berlin", placement="thigh"), "sim"),
+            rec.samples,
+        )
+    done = psoas("analyze", home=home)
+    assert "longest streak" in done.stdout and "2026-03-10" in done.stdout
+    listed = psoas("alerts", "--day", "2026-03-10", home=home)
+    assert "30 min" in listed.stdout and "analysis" in listed.stdout
+    assert "alert threshold: 30 min" in listed.stderr
+    thirty = listed.stdout.count("30 min")
+
+    too_short = psoas("alerts", "--threshold", "5", home=home, check=False)
+    assert too_short.returncode == 2 and "15 to 120" in too_short.stderr
+    psoas("alerts", "--threshold", "45", home=home)
+    psoas("analyze", "--since", "2026-03-10", home=home)
+    again = psoas("alerts", home=home)
+    assert "45 min" in again.stdout and "alert threshold: 45 min" in again.stderr
+    assert again.stdout.count("45 min") <= thirty
+    bouts = pd.read_csv(io.StringIO(psoas("export", "sitting_bouts", home=home).stdout))
+    assert (bouts["duration_s"] >= bouts["sitting_s"]).all() and len(bouts) > 3
+
+
+def test_live_alerts_need_a_live_stream(tmp_path):
+    done = psoas("collect", "--live-alerts", home=tmp_path / "h", check=False)
+    assert done.returncode == 2 and "--live or --duration" in done.stderr

@@ -71,8 +71,9 @@ MIN_CONVENTION_SAMPLES = 10
 
 ProgressCallback = Callable[[str, int, int], None]
 """Called with (device_id, samples synced so far, samples to sync)."""
-BatchCallback = Callable[[str, pd.DataFrame], None]
-"""Called with (device_id, committed samples) after every commit: the live-alert hook."""
+BatchCallback = Callable[[str, pd.DataFrame, bool], None]
+"""Called with (device_id, committed samples, live) after every commit: the live-alert hook.
+``live`` is False for samples of the offline log (a sync), True while streaming live."""
 
 
 class CollectorError(PsoasError):
@@ -178,8 +179,13 @@ async def collect_devices(
     delete_after_sync: bool = True,
     scan_timeout_s: float = 5.0,
     progress: ProgressCallback | None = None,
+    on_batch: BatchCallback | None = None,
+    commit_every_s: float = 2.0,
 ) -> list[SessionReport]:
-    """Sync (and stream) every wanted device at once: IMUs and footpods, one adapter."""
+    """Sync (and stream) every wanted device at once: IMUs and footpods, one adapter.
+
+    ``on_batch`` sees every committed IMU batch (live alerts); ``commit_every_s`` is how often
+    live samples are committed (and so the alert latency)."""
     found = await scan(adapter, scan_timeout_s)
     targets = [choose(found, w) for w in wanted] if wanted else [choose(found, None)]
     runs: list[Awaitable[SessionReport]] = []
@@ -193,6 +199,8 @@ async def collect_devices(
                 placement=placement,
                 delete_after_sync=delete_after_sync,
                 progress=progress,
+                on_batch=on_batch,
+                commit_every_s=commit_every_s,
             )
             runs.append(collector.run(live_s))
         elif live_s is None:
@@ -404,10 +412,10 @@ class ImuCollector:
         while time.monotonic() < live_until:
             pause = min(self.commit_every_s, live_until - time.monotonic())
             await session.wait(asyncio.ensure_future(asyncio.sleep(pause)), pause + 5)
-            self._commit(recording, buffer.release())
+            self._commit(recording, buffer.release(), live=True)
         await self._racp(client, session, RacpOp.STOP_LIVE, 0)
         await asyncio.sleep(0.2)  # batches already in flight
-        self._commit(recording, buffer.release(final=True))
+        self._commit(recording, buffer.release(final=True), live=True)
         await self._delete_committed(client, session)
 
     async def _sync(
@@ -552,7 +560,9 @@ class ImuCollector:
         if response.status == RacpStatus.SUCCESS:
             self.report.deleted_on_device += response.value1
 
-    def _commit(self, recording: RecordingInfo, batches: list[ImuBatch]) -> int:
+    def _commit(
+        self, recording: RecordingInfo, batches: list[ImuBatch], *, live: bool = False
+    ) -> int:
         if not batches:
             return 0
         frame = batches_to_frame(batches)
@@ -564,7 +574,7 @@ class ImuCollector:
         self.report.missing_samples += result.missing_samples
         self.report.commits += 1
         if self.on_batch is not None and result.new_samples:
-            self.on_batch(self.found.device_id, frame)
+            self.on_batch(self.found.device_id, frame, live)
         return len(frame)
 
     def _recording_for(self, rate_hz: float, placement: str) -> RecordingInfo:

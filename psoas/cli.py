@@ -92,7 +92,8 @@ def import_(
         bool, typer.Option("--dry-run", help="Read and check the files; write nothing.")
     ] = False,
 ) -> None:
-    """Import files (FIT, Axivity CWA, GENEActiv BIN, CSV); an imported file is skipped."""
+    """Import files (FIT, Axivity CWA, GENEActiv BIN, Apple Health export, CSV); an imported
+    file is skipped."""
     if acc_unit not in (None, "g", "mps2"):
         raise UsageError(f"--acc-unit {acc_unit!r}: use g or mps2")
     if gyro_unit not in (None, "dps", "rads"):

@@ -142,10 +142,11 @@ def _report(store: Store, device_id: str, truths: list[tuple[str, SimulatedRecor
     table = Table(
         "day",
         "samples stored",
-        "recorded",
         "gaps (lost samples)",
-        "sitting (truth)",
-        "longest sitting bout (truth)",
+        "sitting: psoas / truth",
+        "longest streak: psoas / truth",
+        "breaks/h",
+        "alerts",
         "strides (truth)",
         title=f"psoas demo — {device_id}, thigh, {DEMO_RATE_HZ:.0f} Hz, synced over Bluetooth",
     )
@@ -153,17 +154,21 @@ def _report(store: Store, device_id: str, truths: list[tuple[str, SimulatedRecor
     for day, sim in truths:
         row = by_day[day]
         bouts = sim.truth.sitting_bouts
+        alerts = store.read_table("alerts", {"device_id": device_id, "day": day})
+        longest_truth = float(bouts["duration_s"].max()) if len(bouts) else 0.0
         table.add_row(
             day,
             f"{row.samples:,}",
-            human_duration(row.recorded_s),
             f"{row.gap_count} ({row.missing_samples:,})",
-            human_duration(float(bouts["duration_s"].sum())),
-            human_duration(float(bouts["duration_s"].max()) if len(bouts) else 0.0),
+            f"{human_duration(row.sitting_s)} / {human_duration(bouts['duration_s'].sum())}",
+            f"{human_duration(row.longest_bout_s)} / {human_duration(longest_truth)}",
+            f"{row.breaks_per_sitting_hour:.1f}",
+            str(len(alerts)),
             f"{len(sim.truth.strides):,}",
         )
     out.print(table)
     err.print(
-        "(truth) columns come from the simulator; sitting detection and stride length are "
-        "computed by later analysis stages."
+        "psoas columns come from the analysis of the synced data, truth from the simulator; a "
+        "streak counts short stand-ups (< 60 s) as sitting on, the truth's bouts end at any "
+        "stand-up. Stride length comes with the gait analysis."
     )

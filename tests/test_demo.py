@@ -19,7 +19,7 @@ def test_demo_reports_and_leaves_a_readable_store(tmp_path):
     home = tmp_path / "demo"
     done = psoas("demo", "--no-dashboard", "--tz", "Europe/Berlin", home=home)
     assert "psoas demo" in done.stdout and DEMO_WEARABLE in done.stdout
-    assert "sitting (truth)" in done.stdout and "synced over Bluetooth" in done.stdout
+    assert "sitting: psoas / truth" in done.stdout and "synced over Bluetooth" in done.stdout
     status = psoas("status", home=home).stdout
     assert DEMO_WEARABLE in status and "Europe/Berlin" in status
     raw = pd.read_csv(
@@ -32,6 +32,10 @@ def test_demo_reports_and_leaves_a_readable_store(tmp_path):
     assert raw["seq"].is_monotonic_increasing and raw["seq"].is_unique
     gaps = pd.read_csv(io.StringIO(psoas("export", "gaps", home=home).stdout))
     assert len(raw) + gaps["missing_count"].sum() == raw["seq"].iloc[-1] + 1
+    # the workday's sitting was analysed from the synced data: hours of it, bouts that add up
+    assert 3 * 3600 < summary.loc[0, "sitting_s"] < 14 * 3600
+    bouts = pd.read_csv(io.StringIO(psoas("export", "sitting_bouts", home=home).stdout))
+    assert bouts["sitting_s"].sum() == summary.loc[0, "sitting_s"]
 
 
 def test_demo_runs_again_into_a_fresh_home(tmp_path):

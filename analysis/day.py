@@ -35,8 +35,11 @@ from analysis.sitting import (
     runs_of,
     sitting_summary,
 )
+from analysis.steps import steps_per_epoch
 
 NS = 1_000_000_000
+STEP_PLACEMENTS = ("thigh", "lower_back", "chest")
+"""Where steps are counted for the break rule (a wrist's arm swing is not a step)."""
 ALERT_KIND = "sitting_streak"
 
 
@@ -61,10 +64,22 @@ class DayResult:
     non_wear_s: float
 
 
+TEMPERATURE_DROP_C = 2.0
+"""A still window counts as non-wear, where the device logs temperature, only if it is at least
+this much colder than the device was while worn (a very still sleeper keeps it warm)."""
+
+
 def posture_codes(
-    t_ns: np.ndarray, acc_g: np.ndarray, placement: str
+    t_ns: np.ndarray,
+    acc_g: np.ndarray,
+    placement: str,
+    temperature: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, np.ndarray, signal.Calibration | None, posture.Orientation]:
-    """Calibrate, epoch, find non-wear and classify: (epochs, codes, calibration, orientation)."""
+    """Calibrate, epoch, find non-wear and classify: (epochs, codes, calibration, orientation).
+
+    ``temperature`` (``t`` ns, ``value`` degrees C; the device's temperature log) confirms
+    non-wear where present.
+    """
     calibration = None
     if len(t_ns) > 1:
         rate_hz = signal.nominal_rate_hz(t_ns)
@@ -74,7 +89,15 @@ def posture_codes(
     orientation = posture.learn_orientation(epochs, placement)
     codes = posture.classify(epochs, placement, orientation)
     if len(epochs):
-        codes[signal.non_wear(epochs)] = NON_WEAR
+        drop_c = None
+        if temperature is not None and len(temperature):
+            epochs["temperature_c"] = np.interp(
+                epochs["t"].to_numpy(np.float64),
+                temperature["t"].to_numpy(np.float64),
+                temperature["value"].to_numpy(np.float64),
+            ).astype(np.float32)
+            drop_c = TEMPERATURE_DROP_C
+        codes[signal.non_wear(epochs, temperature_drop_c=drop_c)] = NON_WEAR
     return epochs, codes, calibration, orientation
 
 
@@ -109,6 +132,7 @@ def analyze_imu_day(
     day_end_ns: int,
     settings: SittingSettings | None = None,
     previous_runs: pd.DataFrame | None = None,
+    temperature: pd.DataFrame | None = None,
 ) -> DayResult:
     """Sitting analysis of one local day's raw samples (``t`` ns, ``ax ay az`` g).
 
@@ -118,9 +142,14 @@ def analyze_imu_day(
     """
     t = samples["t"].to_numpy(np.int64)
     acc = samples[["ax", "ay", "az"]].to_numpy(np.float32)
-    epochs, codes, calibration, orientation = posture_codes(t, acc, placement)
+    epochs, codes, calibration, orientation = posture_codes(t, acc, placement, temperature)
+    epoch_t = epochs["t"].to_numpy(np.int64)
+    steps = None
+    if placement in STEP_PLACEMENTS and len(t) > 1:
+        rate_hz = signal.nominal_rate_hz(t)
+        steps = steps_per_epoch(t, acc, rate_hz, epoch_t, codes == MOVING)
     result = analyze_codes(
-        epochs["t"].to_numpy(np.int64),
+        epoch_t,
         codes,
         placement,
         day_start_ns,
@@ -128,6 +157,7 @@ def analyze_imu_day(
         settings,
         previous_runs,
         method=f"{placement}; {orientation.source}",
+        steps=steps,
     )
     result.calibration, result.orientation = calibration, orientation
     result.summary.update(
@@ -148,22 +178,25 @@ def analyze_codes(
     previous_runs: pd.DataFrame | None = None,
     *,
     method: str,
+    steps: np.ndarray | None = None,
 ) -> DayResult:
     """Bouts, alerts, runs and the daily summary from per-second posture codes of one day
-    (from an IMU, a watch's activity log or the combined timeline)."""
+    (from an IMU, a watch's activity log or the combined timeline); ``steps`` per epoch, where
+    known, let a short walk count as a break."""
     settings = settings or SittingSettings()
     inside = (epoch_t >= day_start_ns) & (epoch_t < day_end_ns)
     epoch_t, codes = epoch_t[inside], codes[inside]
+    steps = steps[inside] if steps is not None else None
 
     bouts = BoutTracker(settings.bouts)
-    bouts.feed(epoch_t, codes)
+    bouts.feed(epoch_t, codes, steps)
     bout_rows = bouts_frame(bouts.finish(), "", placement).drop(columns="device_id")
 
     streaks = BoutTracker(settings.bouts, settings.alerts)
     if previous_runs is not None:
         seed_from_runs(streaks, previous_runs, day_start_ns)
     streaks.alerts.clear()
-    streaks.feed(epoch_t, codes)
+    streaks.feed(epoch_t, codes, steps)
     streaks.finish()
     fired = [a for a in streaks.alerts if day_start_ns <= a.t < day_end_ns]
     alerts = pd.DataFrame(

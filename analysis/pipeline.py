@@ -114,13 +114,16 @@ def analyze_device_day(store: Store, device_id: str, day: str, settings: Sitting
     key = {"device_id": device_id, "day": day}
     previous_runs = store.read_table("posture_runs", {**key, "day": _day_before(day)})
     result = None
+    metrics = store.read_metrics(device_id, day=day)
     if len(samples):
-        result = analyze_imu_day(samples, placement, start_ns, end_ns, settings, previous_runs)
+        temperature = metrics[metrics["metric"] == "temperature_c"]
+        result = analyze_imu_day(
+            samples, placement, start_ns, end_ns, settings, previous_runs, temperature
+        )
         if result.orientation.source.startswith("learned"):
             up = ",".join(f"{v:.6f}" for v in result.orientation.up)
             store.set_meta(ORIENTATION_KEY.format(device_id=device_id), up)
     else:
-        metrics = store.read_metrics(device_id, day=day)
         activity = metrics[metrics["metric"] == "activity_type"]
         if len(activity):
             runs = watch_runs(activity, start_ns, end_ns)

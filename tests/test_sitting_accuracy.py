@@ -15,6 +15,7 @@ from analysis.day import SittingSettings, analyze_imu_day, posture_codes
 from analysis.pipeline import analyze
 from analysis.posture import MOVING, STANDING
 from analysis.sitting import AlertRules, BoutRules
+from analysis.steps import steps_per_epoch
 from sensors.importers import ImportOptions, import_file
 from sensors.simulate import SensorErrors, simulate_day
 from sensors.store import DeviceInfo, RecordingInfo
@@ -91,15 +92,20 @@ def test_thigh_bouts_of_five_minutes_match_one_to_one_within_ten_seconds(thigh_c
     assert start_error.max() <= 10 and end_error.max() <= 10, (start_error, end_error)
 
 
-def _merged_truth(bouts: pd.DataFrame, activities: pd.DataFrame, min_break_s: float):
-    """The truth's bouts joined across upright interruptions shorter than ``min_break_s``."""
+def _merged_truth(truth, rules: BoutRules) -> np.ndarray:
+    """The truth's bouts joined across interruptions that are not breaks under ``rules``:
+    shorter than ``min_break_s`` with fewer than ``min_break_steps`` steps, and not lying."""
+    activities, step_t = truth.activities, truth.strides["t"].to_numpy()
     merged: list[list[int]] = []
-    for start, end in bouts[["start", "end"]].to_numpy():
-        if merged and (start - merged[-1][1]) / 1e9 < min_break_s:
+    for start, end in truth.sitting_bouts[["start", "end"]].to_numpy():
+        if merged:
+            gap_s = (start - merged[-1][1]) / 1e9
+            steps = int(((step_t >= merged[-1][1]) & (step_t < start)).sum())
             between = activities[
                 (activities["start"] < start) & (activities["end"] > merged[-1][1])
             ]
-            if not (between["activity"] == "lying").any():
+            lying = (between["activity"] == "lying").any()
+            if gap_s < rules.min_break_s and steps < (rules.min_break_steps or 1e9) and not lying:
                 merged[-1][1] = end
                 continue
         merged.append([int(start), int(end)])
@@ -109,9 +115,9 @@ def _merged_truth(bouts: pd.DataFrame, activities: pd.DataFrame, min_break_s: fl
 def test_alerts_fire_within_two_seconds_of_the_truth_with_default_rules(case):
     rec, _ = case
     start, end = day_bounds_ns(DAY, ZONE)
-    rules = SittingSettings(BoutRules(min_break_steps=None), AlertRules(threshold_s=30 * 60))
+    rules = SittingSettings(BoutRules(), AlertRules(threshold_s=30 * 60))
     result = analyze_imu_day(rec.samples, rec.placement, start, end, rules)
-    truth = _merged_truth(rec.truth.sitting_bouts, rec.truth.activities, 60.0)
+    truth = _merged_truth(rec.truth, rules.bouts)
     due = truth[(truth[:, 1] - truth[:, 0]) / 1e9 >= 30 * 60, 0] + 30 * 60 * 10**9
     fired = result.alerts["t"].to_numpy()
     assert len(fired) == len(due) > 0
@@ -230,3 +236,66 @@ def test_a_bout_across_midnight_is_split_for_days_reported_whole_and_alerts_on_t
         alerts = store.read_table("alerts", {"device_id": device})
         assert len(alerts) == 1
         assert abs(alerts["t"].iloc[0] - alert_t) <= 2 * 10**9, device
+
+
+@pytest.mark.parametrize(("cold_when_still", "expect_non_wear"), [(True, True), (False, False)])
+def test_device_temperature_confirms_non_wear(store, cold_when_still, expect_non_wear):
+    """90 still minutes: off the body if the device cooled down, a still wearer if it stayed
+    warm (the device's temperature log is what tells them apart)."""
+    start = pd.Timestamp("2026-01-05T08:00Z").value
+    minute = 60 * 10**9
+    samples = _thigh_samples(start, 4, [(start + 60 * minute, start + 150 * minute)], seed=3)
+    still = (samples["t"] >= start + 60 * minute) & (samples["t"] < start + 150 * minute)
+    samples.loc[still, ["ax", "ay", "az"]] = np.float32([0.0, 0.0, 1.0]) + np.random.default_rng(
+        4
+    ).normal(0, 0.002, (int(still.sum()), 3)).astype(np.float32)
+    temp_t = start + np.arange(0, 240) * minute
+    inside = (temp_t >= start + 60 * minute) & (temp_t < start + 150 * minute)
+    temp = np.where(inside & cold_when_still, 24.0, 32.0)
+    device = DeviceInfo("still", tz="UTC", placement="thigh")
+    with store.ingest() as tx:
+        tx.add_samples(RecordingInfo(device, "synthetic"), samples)
+        tx.add_metrics(
+            RecordingInfo(device, "synthetic"),
+            pd.DataFrame({"t": temp_t, "metric": "temperature_c", "value": temp}),
+        )
+    analyze(store)
+    non_wear_s = store.read_table("daily_summary").iloc[0]["non_wear_s"]
+    if expect_non_wear:
+        assert 80 * 60 <= non_wear_s <= 95 * 60
+    else:
+        assert non_wear_s == 0
+
+
+def test_steps_for_the_break_rule_match_the_truth_on_simulated_days(thigh_case):
+    rec, _ = thigh_case
+    t = rec.samples["t"].to_numpy()
+    acc = rec.samples[["ax", "ay", "az"]].to_numpy(np.float32)
+    epochs, codes, _, _ = posture_codes(t, acc, "thigh")
+    epoch_t = epochs["t"].to_numpy()
+    steps = steps_per_epoch(t, acc, rec.rate_hz, epoch_t, codes == MOVING)
+    true_steps = len(rec.truth.strides)  # every stride of either foot starts with one step
+    lost = rec.truth.lost_packets["missing_count"].sum() / (len(t) + 1)  # their steps are lost
+    tolerance = 0.02 + lost
+    assert abs(steps.sum() - true_steps) <= tolerance * true_steps, (steps.sum(), true_steps)
+
+
+def test_steps_on_the_real_lower_back_recording_find_most_reference_contacts():
+    data = scipy.io.loadmat(shared_file("mobgap_lowerback/HA001/data.mat"), simplify_cells=True)[
+        "data"
+    ]["TimeMeasure1"]
+    found = reference = 0
+    for test, trial in (("Test5", "Trial1"), ("Test5", "Trial2"), ("Test11", "Trial1")):
+        recording = data[test][trial]
+        acc = np.asarray(recording["SU"]["LowerBack"]["Acc"], dtype=np.float32)
+        t = (np.arange(len(acc)) * 1e7).astype(np.int64)  # 100 Hz
+        epochs, _, _, _ = posture_codes(t, acc, "lower_back")
+        epoch_t = epochs["t"].to_numpy()
+        steps = steps_per_epoch(t, acc, 100.0, epoch_t, np.ones(len(epoch_t), bool))
+        bouts = recording["Standards"]["INDIP"]["MicroWB"]
+        for bout in bouts if isinstance(bouts, list) else [bouts]:
+            inside = (epoch_t >= bout["Start"] * 1e9 - 1e9) & (epoch_t < bout["End"] * 1e9)
+            found += int(steps[inside].sum())
+            reference += len(np.atleast_1d(bout["InitialContact_Event"]))
+    print(f"HA001: {found} steps counted, {reference} reference initial contacts")
+    assert 0.6 * reference <= found <= 1.1 * reference

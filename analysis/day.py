@@ -36,8 +36,18 @@ from analysis.sitting import (
     sitting_summary,
 )
 from analysis.steps import steps_per_epoch
+from analysis.transitions import trunk_transitions
 
 NS = 1_000_000_000
+_NO_TRANSITIONS = pd.DataFrame(
+    {
+        "t": pd.Series(dtype="int64"),
+        "kind": pd.Series(dtype="string"),
+        "duration_s": pd.Series(dtype="float64"),
+        "lean_deg": pd.Series(dtype="float64"),
+    }
+)
+TRUNK_PLACEMENTS = ("lower_back", "chest")
 STEP_PLACEMENTS = ("thigh", "lower_back", "chest")
 """Where steps are counted for the break rule (a wrist's arm swing is not a step)."""
 ALERT_KIND = "sitting_streak"
@@ -62,6 +72,7 @@ class DayResult:
     calibration: signal.Calibration | None
     orientation: posture.Orientation
     non_wear_s: float
+    transitions: pd.DataFrame = field(default_factory=lambda: _NO_TRANSITIONS.copy())
 
 
 TEMPERATURE_DROP_C = 2.0
@@ -145,8 +156,8 @@ def analyze_imu_day(
     epochs, codes, calibration, orientation = posture_codes(t, acc, placement, temperature)
     epoch_t = epochs["t"].to_numpy(np.int64)
     steps = None
+    rate_hz = signal.nominal_rate_hz(t) if len(t) > 1 else 0.0
     if placement in STEP_PLACEMENTS and len(t) > 1:
-        rate_hz = signal.nominal_rate_hz(t)
         steps = steps_per_epoch(t, acc, rate_hz, epoch_t, codes == MOVING)
     result = analyze_codes(
         epoch_t,
@@ -160,6 +171,11 @@ def analyze_imu_day(
         steps=steps,
     )
     result.calibration, result.orientation = calibration, orientation
+    if placement in TRUNK_PLACEMENTS and len(t) > 1:
+        found = trunk_transitions(t, acc, rate_hz, epoch_t, codes, orientation)
+        inside = (found["t"] >= day_start_ns) & (found["t"] < day_end_ns)
+        result.transitions = found[inside].reset_index(drop=True)
+        result.summary["sit_to_stand"] = int((result.transitions["kind"] == "sit_to_stand").sum())
     result.summary.update(
         calibration=_calibration_text(calibration),
         calibration_error_before_g=calibration.error_before_g if calibration else np.nan,
@@ -218,6 +234,7 @@ def analyze_codes(
         "non_wear_s": non_wear_s,
         "upright_s": seconds[STANDING] + seconds[MOVING],
         "lying_s": seconds[LYING],
+        "sit_to_stand": 0,
         "posture_method": method,
         "calibration": "",
         "calibration_error_before_g": np.nan,

@@ -147,11 +147,17 @@ def _write_day(
     store: Store, key: dict[str, str], row: dict[str, object], result: DayResult | None
 ) -> None:
     """Replace one device-day's rows in every derived table, in one transaction."""
-    frames = {name: _empty(name) for name in ("sitting_bouts", "posture_runs", "alerts")}
+    tables = ("sitting_bouts", "posture_runs", "transitions", "alerts")
+    frames = {name: _empty(name) for name in tables}
     if result is not None:
         row.update(result.summary)
         bouts = result.bouts.assign(bout_start=result.bouts["start"], bout_end=result.bouts["end"])
-        frames = {"sitting_bouts": bouts, "posture_runs": result.runs, "alerts": result.alerts}
+        frames = {
+            "sitting_bouts": bouts,
+            "posture_runs": result.runs,
+            "transitions": result.transitions,
+            "alerts": result.alerts,
+        }
     store.replace_derived_tables(
         [
             (name, frame.assign(**key), key if name != "alerts" else {**key, "source": "analysis"})

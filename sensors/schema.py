@@ -103,6 +103,14 @@ DERIVED_TABLES: Final[Mapping[str, Mapping[str, str]]] = {
         "bout_start": "int64",
         "bout_end": "int64",
     },
+    "transitions": {
+        "device_id": "string",
+        "day": "string",
+        "t": "int64",
+        "kind": "string",
+        "duration_s": "float64",
+        "lean_deg": "float64",
+    },
     "posture_runs": {
         "device_id": "string",
         "day": "string",
@@ -160,6 +168,7 @@ DERIVED_TABLES: Final[Mapping[str, Mapping[str, str]]] = {
         "bouts_over_30min": "int64",
         "bouts_over_45min": "int64",
         "median_bout_s": "float64",
+        "sit_to_stand": "int64",
         "posture_method": "string",
         "calibration": "string",
         "calibration_error_before_g": "float64",

@@ -299,3 +299,29 @@ def test_steps_on_the_real_lower_back_recording_find_most_reference_contacts():
             reference += len(np.atleast_1d(bout["InitialContact_Event"]))
     print(f"HA001: {found} steps counted, {reference} reference initial contacts")
     assert 0.6 * reference <= found <= 1.1 * reference
+
+
+@pytest.mark.parametrize(("seed", "rate"), [(1, 50.0), (4, 100.0)])
+def test_lower_back_sit_to_stand_transitions_match_the_truth(store, seed, rate):
+    rec = simulate_day(DAY, placement="lower_back", rate_hz=rate, seed=seed, tz=ZONE)
+    acts = rec.truth.activities
+    before, after = acts["activity"].shift(1), acts["activity"].shift(-1)
+    upright = ["standing", "walking"]
+    sit_to_stand = (before == "sitting") & after.isin(upright)
+    stand_to_sit = before.isin(upright) & (after == "sitting")
+    truth = acts[(acts["activity"] == "transition") & (sit_to_stand | stand_to_sit)]
+    kinds = np.where(sit_to_stand[truth.index], "sit_to_stand", "stand_to_sit")
+    middle = ((truth["start"] + truth["end"]) // 2).to_numpy()
+
+    device = DeviceInfo("back", tz=ZONE, placement="lower_back")
+    with store.ingest() as tx:
+        tx.add_samples(RecordingInfo(device, "sim"), rec.samples)
+    analyze(store)
+    found = store.read_table("transitions", {"device_id": "back"})
+    assert len(found) == len(truth) > 10  # none missed, none invented
+    error_s = np.abs(found["t"].to_numpy() - middle) / 1e9
+    assert error_s.max() <= 1.0, error_s.max()
+    assert found["kind"].tolist() == kinds.tolist()
+    summary = store.read_table("daily_summary", {"device_id": "back"}).iloc[0]
+    assert summary["sit_to_stand"] == (kinds == "sit_to_stand").sum()
+    print(f"seed {seed}: {len(found)} transitions, timing error median {np.median(error_s):.2f} s")

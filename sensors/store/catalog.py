@@ -14,12 +14,14 @@ from sensors.errors import StoreError
 from sensors.schema import DERIVED_TABLES
 from sensors.store.home import FILE_MODE
 
-SCHEMA_VERSION = 2
-"""1: first store; 2: sitting analysis (bouts, posture runs, alerts, sitting daily summary)."""
+SCHEMA_VERSION = 3
+"""1: first store; 2: sitting analysis (bouts, posture runs, alerts, sitting daily summary);
+3: trunk sit-to-stand transitions."""
 
 ANALYSIS_TABLES = (
     "sitting_bouts",
     "posture_runs",
+    "transitions",
     "alerts",
     "daily_summary",
     "strides",

@@ -9,8 +9,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import settings
 
 from sensors.store import DeviceInfo, RecordingInfo, Store
+
+# CI runs the same examples every time (a landing run must not depend on luck); a developer's
+# run explores new ones. Failures print the example to reproduce it either way.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.register_profile("dev", print_blob=True)
+settings.load_profile("ci" if os.environ.get("CI") == "true" else "dev")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"

@@ -71,6 +71,8 @@ _UNIX_SCALES = (  # (upper bound of a plausible value, ns per unit, name)
     (1e20, 1.0, "Unix nanoseconds"),
 )
 _LINE = re.compile(r"line (\d+)")
+_MAX_TIME_NS = 7.0e18
+"""About the year 2191: later (or before 1748) is a broken value, not a time."""
 _UTC_OFFSET = re.compile(r"(Z|[+-]\d\d:?\d\d)$")
 _FIELDS = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 
@@ -369,6 +371,12 @@ def _times(
             row = int(np.flatnonzero(bad)[0])
             raise _line_error(
                 path, lines_before + 1 + row, f"time {column.iloc[row]!r} is not a number"
+            )
+        far = ~(np.abs(values * ns_per_unit) < _MAX_TIME_NS)
+        if far.any():
+            row = int(np.flatnonzero(far)[0])
+            raise _line_error(
+                path, lines_before + 1 + row, f"time {column.iloc[row]!r} is out of range"
             )
         if column.dtype.kind in "iu":
             return column.to_numpy("int64") * int(ns_per_unit)

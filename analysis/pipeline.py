@@ -24,10 +24,14 @@ from analysis.coverage import daily_summary_row
 from analysis.day import DayResult, SittingSettings, analyze_codes, analyze_imu_day
 from analysis.posture import NO_DATA, Orientation
 from analysis.sitting import EPOCH_NS, AlertRules, BoutRules
+from analysis.stride import device_strides, empty_strides
+from analysis.trends import weekly_table
 from sensors.schema import DERIVED_TABLES
 from sensors.store import Store
 from sensors.timeutil import day_bounds_ns, parse_day
 
+DEVICE_KINDS = ("watch", "footpod", "phone", "app")
+"""Devices whose own stride values (FIT, RSC, Apple Health) go to the strides table."""
 ORIENTATION_KEY = "orientation:{device_id}"
 ALERT_THRESHOLD_KEY = "alert_threshold_min"
 ALERT_REPEAT_KEY = "alert_repeat_min"
@@ -99,7 +103,14 @@ def analyze(
             report.device_days.append((COMBINED, day))
     if changed_days:
         link_midnight_bouts(store, COMBINED)
+        update_weekly_strides(store)
     return report
+
+
+def update_weekly_strides(store: Store) -> None:
+    """Recompute the pace-adjusted weekly stride table from every stored stride."""
+    strides = store.read_table("strides")
+    store.replace_derived("weekly_stride", weekly_table(strides))
 
 
 def analyze_device_day(store: Store, device_id: str, day: str, settings: SittingSettings) -> None:
@@ -140,11 +151,16 @@ def analyze_device_day(store: Store, device_id: str, day: str, settings: Sitting
                 previous_runs,
                 method="watch activity_type (sedentary, not sitting)",
             )
-    _write_day(store, key, row, result)
+    strides = device_strides(metrics, device.kind) if device.kind in DEVICE_KINDS else None
+    _write_day(store, key, row, result, strides)
 
 
 def _write_day(
-    store: Store, key: dict[str, str], row: dict[str, object], result: DayResult | None
+    store: Store,
+    key: dict[str, str],
+    row: dict[str, object],
+    result: DayResult | None,
+    strides: pd.DataFrame | None = None,
 ) -> None:
     """Replace one device-day's rows in every derived table, in one transaction."""
     tables = ("sitting_bouts", "posture_runs", "transitions", "alerts")
@@ -158,6 +174,7 @@ def _write_day(
             "transitions": result.transitions,
             "alerts": result.alerts,
         }
+    frames["strides"] = strides if strides is not None else empty_strides()
     store.replace_derived_tables(
         [
             (name, frame.assign(**key), key if name != "alerts" else {**key, "source": "analysis"})

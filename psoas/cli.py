@@ -171,6 +171,22 @@ def alerts(
 
 
 @app.command()
+def trends(
+    device: Annotated[str | None, typer.Option(help="Only this device.")] = None,
+    compare: Annotated[
+        str | None,
+        typer.Option(help="Compare two ISO weeks, e.g. 2026-W10,2026-W14 (week B minus A)."),
+    ] = None,
+) -> None:
+    """Stride length week against week at comparable pace, with intervals and the trend."""
+    from psoas.trends_report import parse_compare, print_trends
+
+    weeks = parse_compare(compare)
+    with _open_store() as store:
+        print_trends(store, device, weeks)
+
+
+@app.command()
 def export(
     table: Annotated[str, typer.Argument(help=f"One of: {', '.join(EXPORT_TABLES)}.")],
     format: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",

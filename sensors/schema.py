@@ -120,12 +120,15 @@ DERIVED_TABLES: Final[Mapping[str, Mapping[str, str]]] = {
     },
     "strides": {
         "device_id": "string",
+        "day": "string",
         "t": "int64",
         "foot": "string",
         "stride_length_m": "float64",
         "stride_time_s": "float64",
         "cadence_spm": "float64",
         "speed_mps": "float64",
+        "uncertainty_m": "float64",
+        "clearance_m": "float64",
         "source": "string",
     },
     "alerts": {
@@ -176,10 +179,22 @@ DERIVED_TABLES: Final[Mapping[str, Mapping[str, str]]] = {
     },
     "weekly_stride": {
         "device_id": "string",
+        "source": "string",
+        "mode": "string",
         "week": "string",
         "strides": "int64",
+        "days": "int64",
         "median_stride_length_m": "float64",
+        "adjusted_stride_length_m": "float64",
+        "ci_low_m": "float64",
+        "ci_high_m": "float64",
+        "reference_speed_mps": "float64",
+        "median_cadence_spm": "float64",
         "median_speed_mps": "float64",
+        "diff_prev_m": "float64",
+        "diff_prev_ci_low_m": "float64",
+        "diff_prev_ci_high_m": "float64",
+        "note": "string",
     },
 }
 

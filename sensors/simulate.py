@@ -285,8 +285,10 @@ class _Builder:
         self.add(activity, t_end - self.t, pace, tag)
 
 
-def _paces(person: _Person, rng: np.random.Generator) -> dict[str, Callable[[], float]]:
-    v = person.walk_speed_mps
+def _paces(
+    person: _Person, rng: np.random.Generator, pace_scale: float = 1.0
+) -> dict[str, Callable[[], float]]:
+    v = person.walk_speed_mps * pace_scale
 
     def walk(lo: float, hi: float) -> Callable[[], float]:
         return lambda: float(np.clip(v * rng.uniform(lo, hi), 0.9, 1.7))
@@ -295,7 +297,7 @@ def _paces(person: _Person, rng: np.random.Generator) -> dict[str, Callable[[], 
         "slow": walk(0.75, 0.88),
         "normal": walk(0.93, 1.04),
         "brisk": walk(1.03, 1.12),
-        "run": lambda: float(person.run_speed_mps * rng.uniform(0.95, 1.05)),
+        "run": lambda: float(person.run_speed_mps * pace_scale * rng.uniform(0.95, 1.05)),
     }
 
 
@@ -511,6 +513,7 @@ def _build_plan(
     sitting_offset_min: float,
     stride_scale: float,
     stride_offset_m: float,
+    pace_scale: float = 1.0,
 ) -> _Plan:
     person = _person(seed)
     rng = _rng(seed, "plan", day.toordinal())
@@ -518,7 +521,7 @@ def _build_plan(
     run_draw = rng.random()
     run = (run_draw < (0.5 if weekend else 0.4)) if evening_run is None else bool(evening_run)
     b = _Builder(rng)
-    pace = _paces(person, rng)
+    pace = _paces(person, rng, pace_scale)
     if weekend:
         _weekend_segments(b, person, run, pace)
     else:
@@ -1413,6 +1416,7 @@ def simulate_day(
     side: str = "left",
     weekend: bool | None = None,
     truth_only: bool = False,
+    pace_scale: float = 1.0,
 ) -> SimulatedRecording:
     """Simulate one local day of raw IMU data at ``placement`` with its ground truth.
 
@@ -1427,14 +1431,17 @@ def simulate_day(
     (see :func:`workday_plan`). ``sensor_height_m`` is the pendulum length (m) of the lower-back
     CoM model (default: the person's leg length, 0.88-1.02 m). ``side`` is the leg/arm the
     sensor is on (thigh, wrist, foot). ``truth_only=True`` skips rendering: ``samples`` is then
-    an empty canonical frame (fast, for planning and tests of the truth model).
+    an empty canonical frame (fast, for planning and tests of the truth model). ``pace_scale``
+    multiplies every walking and running pace (walking clipped to 0.9-1.7 m/s) with the
+    person's natural stride time at that pace: pace changes, stride length follows the pace,
+    nothing else does.
     """
     day = _as_date(day)
     _check_args(placement, rate_hz, packet_loss, packet_size)
     if side not in ("left", "right"):
         raise UsageError(f"side={side!r}; use 'left' or 'right'")
-    if not (stride_scale > 0 and sitting_scale > 0):
-        raise UsageError("stride_scale and sitting_scale must be positive factors")
+    if not (stride_scale > 0 and sitting_scale > 0 and pace_scale > 0):
+        raise UsageError("stride_scale, sitting_scale and pace_scale must be positive factors")
     if seq_start < 0:
         raise UsageError(f"seq_start={seq_start} must not be negative")
     side_i = 0 if side == "left" else 1
@@ -1448,6 +1455,7 @@ def simulate_day(
         sitting_offset_min=sitting_offset_min,
         stride_scale=stride_scale,
         stride_offset_m=stride_offset_m,
+        pace_scale=pace_scale,
     )
     person = plan.person
     leg = person.leg_length_m

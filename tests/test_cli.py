@@ -232,3 +232,14 @@ def test_analyze_reports_sitting_and_alerts_lists_and_sets_the_threshold(tmp_pat
 def test_live_alerts_need_a_live_stream(tmp_path):
     done = psoas("collect", "--live-alerts", home=tmp_path / "h", check=False)
     assert done.returncode == 2 and "--live or --duration" in done.stderr
+
+
+def test_trends_show_weeks_and_compare_checks_its_argument(tmp_path):
+    home = tmp_path / "h"
+    psoas("import", str(shared_file("fit/activity-small-fenix2-run.fit")), "--tz", "UTC", home=home)
+    psoas("analyze", home=home)
+    shown = psoas("trends", home=home)
+    assert "watch_derived, running" in shown.stdout and "2015-W33" in shown.stdout
+    assert "not enough data" in shown.stdout
+    wrong = psoas("trends", "--compare", "last week", home=home, check=False)
+    assert wrong.returncode == 2 and "ISO weeks" in wrong.stderr

@@ -14,9 +14,9 @@ from sensors.errors import StoreError
 from sensors.schema import DERIVED_TABLES
 from sensors.store.home import FILE_MODE
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """1: first store; 2: sitting analysis (bouts, posture runs, alerts, sitting daily summary);
-3: trunk sit-to-stand transitions."""
+3: trunk sit-to-stand transitions; 4: strides per source and pace-adjusted weekly strides."""
 
 ANALYSIS_TABLES = (
     "sitting_bouts",

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import posture, signal
+from analysis.gait import cadence_strides
 from analysis.posture import (
     LYING,
     MOVING,
@@ -35,7 +36,8 @@ from analysis.sitting import (
     runs_of,
     sitting_summary,
 )
-from analysis.steps import steps_per_epoch
+from analysis.steps import step_times
+from analysis.stride import empty_strides
 from analysis.transitions import trunk_transitions
 
 NS = 1_000_000_000
@@ -73,6 +75,7 @@ class DayResult:
     orientation: posture.Orientation
     non_wear_s: float
     transitions: pd.DataFrame = field(default_factory=lambda: _NO_TRANSITIONS.copy())
+    strides: pd.DataFrame = field(default_factory=empty_strides)
 
 
 TEMPERATURE_DROP_C = 2.0
@@ -155,10 +158,12 @@ def analyze_imu_day(
     acc = samples[["ax", "ay", "az"]].to_numpy(np.float32)
     epochs, codes, calibration, orientation = posture_codes(t, acc, placement, temperature)
     epoch_t = epochs["t"].to_numpy(np.int64)
-    steps = None
+    steps, step_t = None, np.empty(0, np.int64)
     rate_hz = signal.nominal_rate_hz(t) if len(t) > 1 else 0.0
     if placement in STEP_PLACEMENTS and len(t) > 1:
-        steps = steps_per_epoch(t, acc, rate_hz, epoch_t, codes == MOVING)
+        step_t = step_times(t, acc, rate_hz, epoch_t, codes == MOVING)
+        epoch_of_step = np.searchsorted(epoch_t, step_t // NS * NS)
+        steps = np.bincount(epoch_of_step, minlength=len(epoch_t)).astype(np.int64)
     result = analyze_codes(
         epoch_t,
         codes,
@@ -171,6 +176,9 @@ def analyze_imu_day(
         steps=steps,
     )
     result.calibration, result.orientation = calibration, orientation
+    if placement == "thigh":
+        inside_day = (step_t >= day_start_ns) & (step_t < day_end_ns)
+        result.strides = cadence_strides(step_t[inside_day], "thigh_cadence")
     if placement in TRUNK_PLACEMENTS and len(t) > 1:
         found = trunk_transitions(t, acc, rate_hz, epoch_t, codes, orientation)
         inside = (found["t"] >= day_start_ns) & (found["t"] < day_end_ns)

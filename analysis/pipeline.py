@@ -22,6 +22,7 @@ import pandas as pd
 from analysis.combine import COMBINED, PRECEDENCE, combine, day_codes, decision_text, watch_runs
 from analysis.coverage import daily_summary_row
 from analysis.day import DayResult, SittingSettings, analyze_codes, analyze_imu_day
+from analysis.gait import with_speed
 from analysis.posture import NO_DATA, Orientation
 from analysis.sitting import EPOCH_NS, AlertRules, BoutRules
 from analysis.stride import device_strides, empty_strides
@@ -152,7 +153,26 @@ def analyze_device_day(store: Store, device_id: str, day: str, settings: Sitting
                 method="watch activity_type (sedentary, not sitting)",
             )
     strides = device_strides(metrics, device.kind) if device.kind in DEVICE_KINDS else None
+    if result is not None and len(result.strides):
+        strides = _with_other_devices_speed(store, device_id, result.strides, start_ns, end_ns)
     _write_day(store, key, row, result, strides)
+
+
+def _with_other_devices_speed(
+    store: Store, device_id: str, strides: pd.DataFrame, start_ns: int, end_ns: int
+) -> pd.DataFrame:
+    """Cadence-only strides get a length from another device's measured speed, if one ran."""
+    for other in store.devices()["device_id"]:
+        if other == device_id:
+            continue
+        info = store.device(other)
+        if info is None or info.kind not in DEVICE_KINDS:
+            continue
+        metrics = store.read_metrics(other, start_ns=start_ns, end_ns=end_ns)
+        speed = metrics[metrics["metric"] == "speed_mps"]
+        if len(speed):
+            strides = with_speed(strides, speed, other)
+    return strides
 
 
 def _write_day(

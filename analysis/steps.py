@@ -23,6 +23,29 @@ MIN_STEP_S: Final = 0.3
 BAND_HZ: Final = (0.5, 4.0)
 
 
+def step_times(
+    t_ns: np.ndarray,
+    acc_g: np.ndarray,
+    rate_hz: float,
+    epoch_t_ns: np.ndarray,
+    moving: np.ndarray,
+    epoch_ns: int = 1_000_000_000,
+) -> np.ndarray:
+    """Times (ns) of the steps found in the epochs (starts ``epoch_t_ns``) that are ``moving``."""
+    if len(t_ns) < 3 * rate_hz or not moving.any() or rate_hz <= 2 * BAND_HZ[1]:
+        return np.empty(0, np.int64)
+    magnitude = np.sqrt(np.einsum("ij,ij->i", acc_g, acc_g, dtype=np.float32))
+    sos = sps.butter(2, BAND_HZ, btype="band", fs=rate_hz, output="sos")
+    band = sps.sosfilt(sos, magnitude - np.float32(1.0)).astype(np.float32)
+    peaks, _ = sps.find_peaks(band, height=MIN_PEAK_G, distance=max(1, int(MIN_STEP_S * rate_hz)))
+    peak_t = t_ns[peaks]
+    epoch = np.searchsorted(epoch_t_ns, peak_t // epoch_ns * epoch_ns)
+    found = epoch < len(epoch_t_ns)
+    found[found] &= epoch_t_ns[epoch[found]] == peak_t[found] // epoch_ns * epoch_ns
+    found[found] &= moving[epoch[found]]
+    return peak_t[found]
+
+
 def steps_per_epoch(
     t_ns: np.ndarray,
     acc_g: np.ndarray,
@@ -32,17 +55,6 @@ def steps_per_epoch(
     epoch_ns: int = 1_000_000_000,
 ) -> np.ndarray:
     """Steps counted in each epoch (start times ``epoch_t_ns``, sorted) that is ``moving``."""
-    counts = np.zeros(len(epoch_t_ns), np.int64)
-    if len(t_ns) < 3 * rate_hz or not moving.any() or rate_hz <= 2 * BAND_HZ[1]:
-        return counts
-    magnitude = np.sqrt(np.einsum("ij,ij->i", acc_g, acc_g, dtype=np.float32))
-    sos = sps.butter(2, BAND_HZ, btype="band", fs=rate_hz, output="sos")
-    band = sps.sosfilt(sos, magnitude - np.float32(1.0)).astype(np.float32)
-    peaks, _ = sps.find_peaks(band, height=MIN_PEAK_G, distance=max(1, int(MIN_STEP_S * rate_hz)))
-    epoch_of_peak = np.searchsorted(epoch_t_ns, t_ns[peaks] // epoch_ns * epoch_ns)
-    valid = epoch_of_peak < len(epoch_t_ns)
-    epoch_of_peak = epoch_of_peak[valid]
-    exact = epoch_t_ns[epoch_of_peak] == t_ns[peaks][valid] // epoch_ns * epoch_ns
-    np.add.at(counts, epoch_of_peak[exact], 1)
-    counts[~moving] = 0
-    return counts
+    times = step_times(t_ns, acc_g, rate_hz, epoch_t_ns, moving, epoch_ns)
+    epoch = np.searchsorted(epoch_t_ns, times // epoch_ns * epoch_ns)
+    return np.bincount(epoch, minlength=len(epoch_t_ns)).astype(np.int64)

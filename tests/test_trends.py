@@ -135,3 +135,35 @@ def test_fit_files_feed_the_strides_and_weekly_tables(store):
     weekly = store.read_table("weekly_stride")
     assert set(weekly["source"]) == {"watch", "watch_derived"}
     assert weekly["note"].str.startswith(NOT_ENOUGH).all()  # one run each: no week to judge
+
+
+def test_a_thigh_gives_cadence_only_unless_another_device_measured_speed(store):
+    from sensors.store import DeviceInfo, RecordingInfo
+
+    day = dt.date(2026, 3, 10)
+    rec = simulate_day(day, placement="thigh", rate_hz=50.0, seed=3, tz="UTC", evening_run=False)
+    thigh = RecordingInfo(DeviceInfo("thigh", tz="UTC", placement="thigh"), "sim")
+    with store.ingest() as tx:
+        tx.add_samples(thigh, rec.samples)
+    analyze(store)
+    alone = store.read_table("strides", {"device_id": "thigh"})
+    truth = rec.truth.strides
+    assert set(alone["source"]) == {"thigh_cadence"} and alone["stride_length_m"].isna().all()
+    cadence_error = alone["cadence_spm"].median() / truth["cadence_spm"].median() - 1
+    assert abs(cadence_error) < 0.03, cadence_error
+
+    # a watch measured speed during the afternoon walks: those strides get a length
+    afternoon = truth[truth["t"] >= pd.Timestamp("2026-03-10T12:00Z").value]
+    watch = RecordingInfo(DeviceInfo("watch", tz="UTC", placement="wrist", kind="watch"), "gps")
+    speed = pd.DataFrame(
+        {"t": afternoon["t"], "metric": "speed_mps", "value": afternoon["speed_mps"]}
+    )
+    with store.ingest() as tx:
+        tx.add_metrics(watch, speed.drop_duplicates("t"))
+    analyze(store, since=day)
+    both = store.read_table("strides", {"device_id": "thigh"})
+    measured = both[both["source"] == "thigh_cadence+speed:watch"]
+    assert len(measured) > 100 and (measured["t"] >= afternoon["t"].min() - 2e9).all()
+    length_error = measured["stride_length_m"].median() / afternoon["stride_length_m"].median()
+    assert abs(length_error - 1) < 0.05, length_error
+    assert both.loc[both["source"] == "thigh_cadence", "stride_length_m"].isna().all()

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import posture, signal
+from analysis.foot_stride import foot_strides
 from analysis.gait import cadence_strides
 from analysis.posture import (
     LYING,
@@ -37,7 +38,7 @@ from analysis.sitting import (
     sitting_summary,
 )
 from analysis.steps import step_times
-from analysis.stride import empty_strides
+from analysis.stride import conform, empty_strides
 from analysis.transitions import trunk_transitions
 
 NS = 1_000_000_000
@@ -189,6 +190,38 @@ def analyze_imu_day(
         calibration_error_before_g=calibration.error_before_g if calibration else np.nan,
         calibration_error_after_g=calibration.error_after_g if calibration else np.nan,
     )
+    return result
+
+
+def analyze_foot_day(
+    samples: pd.DataFrame, day_start_ns: int, day_end_ns: int, foot: str = "unknown"
+) -> DayResult:
+    """Gait only: a foot cannot tell sitting from standing, so no posture, bouts or alerts;
+    wear time from non-wear, strides from :func:`analysis.foot_stride.foot_strides`."""
+    t = samples["t"].to_numpy(np.int64)
+    acc = samples[["ax", "ay", "az"]].to_numpy(np.float32)
+    epochs = signal.epoch_table(t, acc, epoch_s=1.0)
+    inside = (epochs["t"] >= day_start_ns) & (epochs["t"] < day_end_ns)
+    non_wear_s = float(signal.non_wear(epochs)[inside.to_numpy()].sum()) if len(epochs) else 0.0
+    strides = empty_strides()
+    if all(c in samples.columns for c in ("gx", "gy", "gz")) and len(t) > 1:
+        gyro = samples[["gx", "gy", "gz"]].to_numpy(np.float32)
+        found = foot_strides(t, acc, gyro, signal.nominal_rate_hz(t), foot=foot)
+        found = found[(found["t"] >= day_start_ns) & (found["t"] < day_end_ns)]
+        strides = conform(found)
+    method = "foot: gait only (a foot cannot tell sitting from standing)"
+    if not all(c in samples.columns for c in ("gx", "gy", "gz")):
+        method += "; no gyroscope, so no stride length"
+    result = analyze_codes(
+        np.empty(0, np.int64),
+        np.empty(0, np.int8),
+        "foot",
+        day_start_ns,
+        day_end_ns,
+        method=method,
+    )
+    result.summary.update(wear_s=float(inside.sum()) - non_wear_s, non_wear_s=non_wear_s)
+    result.non_wear_s, result.strides = non_wear_s, strides
     return result
 
 

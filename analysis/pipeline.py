@@ -21,7 +21,13 @@ import pandas as pd
 
 from analysis.combine import COMBINED, PRECEDENCE, combine, day_codes, decision_text, watch_runs
 from analysis.coverage import daily_summary_row
-from analysis.day import DayResult, SittingSettings, analyze_codes, analyze_imu_day
+from analysis.day import (
+    DayResult,
+    SittingSettings,
+    analyze_codes,
+    analyze_foot_day,
+    analyze_imu_day,
+)
 from analysis.gait import with_speed
 from analysis.posture import NO_DATA, Orientation
 from analysis.sitting import EPOCH_NS, AlertRules, BoutRules
@@ -119,7 +125,8 @@ def analyze_device_day(store: Store, device_id: str, day: str, settings: Sitting
     device = store.device(device_id)
     assert device is not None
     start_ns, end_ns = day_bounds_ns(parse_day(day), device.tz)
-    samples = store.read_samples(device_id, day=day, columns=["t", "ax", "ay", "az"])
+    columns = ["t", "ax", "ay", "az", *(("gx", "gy", "gz") if device.placement == "foot" else ())]
+    samples = store.read_samples(device_id, day=day, columns=columns)
     gaps = store.gaps(device_id, start_ns, end_ns)
     placement = _placement_on(store.recordings(device_id), start_ns, end_ns, device.placement)
     row = {**_NO_SITTING, **daily_summary_row(device_id, day, placement, samples, gaps)}
@@ -127,7 +134,9 @@ def analyze_device_day(store: Store, device_id: str, day: str, settings: Sitting
     previous_runs = store.read_table("posture_runs", {**key, "day": _day_before(day)})
     result = None
     metrics = store.read_metrics(device_id, day=day)
-    if len(samples):
+    if len(samples) and placement == "foot":
+        result = analyze_foot_day(samples.dropna(axis=1, how="all"), start_ns, end_ns)
+    elif len(samples):
         temperature = metrics[metrics["metric"] == "temperature_c"]
         result = analyze_imu_day(
             samples, placement, start_ns, end_ns, settings, previous_runs, temperature

@@ -167,3 +167,24 @@ def test_a_thigh_gives_cadence_only_unless_another_device_measured_speed(store):
     length_error = measured["stride_length_m"].median() / afternoon["stride_length_m"].median()
     assert abs(length_error - 1) < 0.05, length_error
     assert both.loc[both["source"] == "thigh_cadence", "stride_length_m"].isna().all()
+
+
+def test_a_foot_imu_day_fills_the_strides_table_through_the_store(store):
+    from sensors.store import DeviceInfo, RecordingInfo
+
+    day = dt.date(2026, 3, 10)
+    rec = simulate_day(day, placement="foot", rate_hz=50.0, seed=4, tz="UTC")
+    foot = RecordingInfo(DeviceInfo("shoe", tz="UTC", placement="foot"), "sim")
+    with store.ingest() as tx:
+        tx.add_samples(foot, rec.samples)
+    analyze(store)
+    strides = store.read_table("strides", {"device_id": "shoe"})
+    assert set(strides["source"]) == {"foot_imu"}
+    truth = rec.truth.strides
+    truth = truth[truth["foot"] == "left"]  # simulate_day's default side: the sensor's foot
+    assert abs(len(strides) / len(truth) - 1) < 0.02
+    error = strides["stride_length_m"].median() / truth["stride_length_m"].median() - 1
+    assert abs(error) < 0.03, error
+    summary = store.read_table("daily_summary", {"device_id": "shoe"}).iloc[0]
+    assert summary["posture_method"].startswith("foot: gait only")
+    assert store.read_table("sitting_bouts", {"device_id": "shoe"}).empty

@@ -40,6 +40,7 @@ from analysis.sitting import (
 from analysis.steps import step_times
 from analysis.stride import conform, empty_strides
 from analysis.transitions import trunk_transitions
+from analysis.trunk_stride import trunk_strides
 
 NS = 1_000_000_000
 _NO_TRANSITIONS = pd.DataFrame(
@@ -148,8 +149,10 @@ def analyze_imu_day(
     settings: SittingSettings | None = None,
     previous_runs: pd.DataFrame | None = None,
     temperature: pd.DataFrame | None = None,
+    sensor_height_m: float | None = None,
 ) -> DayResult:
-    """Sitting analysis of one local day's raw samples (``t`` ns, ``ax ay az`` g).
+    """Sitting analysis of one local day's raw samples (``t`` ns, ``ax ay az`` g); for a
+    lower-back sensor also its strides (lengths need ``sensor_height_m``, else cadence only).
 
     ``previous_runs`` are the posture runs of the day before (from the store), so that a bout
     running over midnight keeps its streak for alerts; bouts themselves are cut at midnight
@@ -180,6 +183,9 @@ def analyze_imu_day(
     if placement == "thigh":
         inside_day = (step_t >= day_start_ns) & (step_t < day_end_ns)
         result.strides = cadence_strides(step_t[inside_day], "thigh_cadence")
+    elif placement == "lower_back" and len(t) > 1:
+        found = trunk_strides(t, acc, None, rate_hz, sensor_height_m)
+        result.strides = conform(found[(found["t"] >= day_start_ns) & (found["t"] < day_end_ns)])
     if placement in TRUNK_PLACEMENTS and len(t) > 1:
         found = trunk_transitions(t, acc, rate_hz, epoch_t, codes, orientation)
         inside = (found["t"] >= day_start_ns) & (found["t"] < day_end_ns)

@@ -139,7 +139,14 @@ def analyze_device_day(store: Store, device_id: str, day: str, settings: Sitting
     elif len(samples):
         temperature = metrics[metrics["metric"] == "temperature_c"]
         result = analyze_imu_day(
-            samples, placement, start_ns, end_ns, settings, previous_runs, temperature
+            samples,
+            placement,
+            start_ns,
+            end_ns,
+            settings,
+            previous_runs,
+            temperature,
+            sensor_height_m=_sensor_height_on(store.recordings(device_id), start_ns, end_ns),
         )
         if result.orientation.source.startswith("learned"):
             up = ",".join(f"{v:.6f}" for v in result.orientation.up)
@@ -302,9 +309,23 @@ def _empty(table: str) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=d) for c, d in columns.items()})
 
 
-def _placement_on(recordings: pd.DataFrame, start_ns: int, end_ns: int, default: str) -> str:
-    """Placement of the recording with most samples overlapping ``[start_ns, end_ns)``."""
+def _main_recording(recordings: pd.DataFrame, start_ns: int, end_ns: int) -> pd.Series | None:
+    """The recording with most samples overlapping ``[start_ns, end_ns)``, if any."""
     overlapping = recordings[(recordings["first_t"] < end_ns) & (recordings["last_t"] >= start_ns)]
     if overlapping.empty:
-        return default
-    return str(overlapping.sort_values("samples").iloc[-1]["placement"])
+        return None
+    return overlapping.sort_values("samples").iloc[-1]
+
+
+def _placement_on(recordings: pd.DataFrame, start_ns: int, end_ns: int, default: str) -> str:
+    """Placement of the recording with most samples overlapping ``[start_ns, end_ns)``."""
+    main = _main_recording(recordings, start_ns, end_ns)
+    return default if main is None else str(main["placement"])
+
+
+def _sensor_height_on(recordings: pd.DataFrame, start_ns: int, end_ns: int) -> float | None:
+    """The stored sensor height (m) of the day's main recording, if one was given."""
+    main = _main_recording(recordings, start_ns, end_ns)
+    if main is None or pd.isna(main["sensor_height_m"]):
+        return None
+    return float(main["sensor_height_m"])

@@ -63,8 +63,11 @@ pitch rotation about the hip / shoulder.
   foot forward by exactly its stride length with a minimum-jerk profile, lifts it with
   64 h s^3 (1 - s)^3 and pitches it toes-down then toes-up, so a zero-velocity-update integrator
   recovers the stride length from the signal.
-- Centre of mass while walking: vertical excursion per step h = l - sqrt(l^2 - (step/2)^2)
-  (the inverted pendulum, l = ``sensor_height_m`` for the lower back, else the leg length), as
+- Centre of mass while walking: vertical excursion per step h = l - sqrt(l^2 - (step/2K)^2)
+  (the inverted pendulum, l = ``sensor_height_m`` for the lower back, else the leg length; the
+  trunk rises less than the plain pendulum predicts because of double support, and Zijlstra &
+  Hof (2003) found real steps K = 1.25 times the plain pendulum's estimate: the simulated trunk
+  follows that, ``TRUNK_PENDULUM_CORRECTION``), as
   z = h (1 - cos(2 pi step_phase)) / 2, lowest at heel strike. Running: half-sine vertical force
   during stance, free fall (0 g) in flight.
 - Sitting bouts contain fidgeting (posture shifts every 1-8 min, leg crossing, knee bouncing)
@@ -116,6 +119,8 @@ _H: Final = 3600.0
 _M: Final = 60.0
 _DEG: Final = math.pi / 180.0
 _CHUNK: Final = 1 << 20  # samples rendered at once (bounds memory; fixed, so output is stable)
+TRUNK_PENDULUM_CORRECTION: Final = 1.25
+"""Real steps are this many times the plain inverted pendulum's estimate (Zijlstra & Hof 2003)."""
 _ACC_RANGE_G: Final = 16.0
 _GYRO_RANGE_DPS: Final = 2000.0
 
@@ -696,7 +701,7 @@ def _make_gait(
     swing = np.minimum(swings[: big_k + 1], 0.9 * np.diff(hs, prepend=seg.start) * 2)
     swing[0] = min(swing[0], hs[0] - seg.start - 0.01)
     step_len = lens[1:]  # interval k (hs[k] -> hs[k+1]) vaults over the step landing at k+1
-    half = np.minimum(step_len / 2, 0.95 * leg_length)
+    half = np.minimum(step_len / (2 * TRUNK_PENDULUM_CORRECTION), 0.95 * leg_length)
     h = leg_length - np.sqrt(leg_length**2 - half**2)
     return _Gait(running, seg.start, seg.end, hs, foot, land, swing, tau, t0, h, step_len)
 

@@ -188,3 +188,31 @@ def test_a_foot_imu_day_fills_the_strides_table_through_the_store(store):
     summary = store.read_table("daily_summary", {"device_id": "shoe"}).iloc[0]
     assert summary["posture_method"].startswith("foot: gait only")
     assert store.read_table("sitting_bouts", {"device_id": "shoe"}).empty
+
+
+@pytest.mark.parametrize("with_height", [True, False])
+def test_a_lower_back_day_gives_pendulum_strides_only_with_a_sensor_height(store, with_height):
+    from sensors.store import DeviceInfo, RecordingInfo
+
+    day = dt.date(2026, 3, 10)
+    rec = simulate_day(day, placement="lower_back", rate_hz=50.0, seed=6, tz="UTC")
+    height = rec.sensor_height_m if with_height else None
+    back = RecordingInfo(
+        DeviceInfo("back", tz="UTC", placement="lower_back"), "sim", sensor_height_m=height
+    )
+    with store.ingest() as tx:
+        tx.add_samples(back, rec.samples)
+    analyze(store)
+    strides = store.read_table("strides", {"device_id": "back"})
+    truth = rec.truth.strides
+    walking = strides[strides["cadence_spm"] < 140]
+    assert len(walking) > 1000 and set(strides["source"]) == {"lower_back_pendulum"}
+    true_walking = truth[truth["cadence_spm"] < 140]
+    cadence_error = walking["cadence_spm"].median() / true_walking["cadence_spm"].median() - 1
+    assert abs(cadence_error) < 0.02, cadence_error
+    if with_height:
+        true_walk = true_walking["stride_length_m"].median()
+        error = walking["stride_length_m"].median() / true_walk - 1
+        assert abs(error) < 0.08, error
+    else:
+        assert strides["stride_length_m"].isna().all()

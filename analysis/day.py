@@ -11,6 +11,7 @@ across midnight alerts when it should) -> posture runs and the daily summary.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -37,7 +38,7 @@ from analysis.sitting import (
     runs_of,
     sitting_summary,
 )
-from analysis.steps import step_times
+from analysis.steps import StepBand, peak_times
 from analysis.stride import conform, empty_strides
 from analysis.transitions import trunk_transitions
 from analysis.trunk_stride import trunk_strides
@@ -85,23 +86,84 @@ TEMPERATURE_DROP_C = 2.0
 this much colder than the device was while worn (a very still sleeper keeps it warm)."""
 
 
+BLOCK_S = 3600
+"""The day is processed one clock hour at a time: an hour holds whole calibration windows and
+whole epochs, and no (n, 3) copy of the whole day is ever made (peak memory)."""
+
+Axes = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def _axes(acc_g: np.ndarray | Axes) -> Axes:
+    """The x, y, z columns of an (n, 3) array (views) or of three arrays, unchanged."""
+    if isinstance(acc_g, tuple):
+        return acc_g
+    return acc_g[:, 0], acc_g[:, 1], acc_g[:, 2]
+
+
+def _hour_blocks(t_ns: np.ndarray) -> list[tuple[int, int]]:
+    """Index ranges of ``t_ns`` (sorted) per clock hour (UTC), empty hours left out."""
+    if len(t_ns) == 0:
+        return []
+    block_ns = BLOCK_S * NS
+    edges = np.arange(t_ns[0] // block_ns * block_ns, t_ns[-1] + block_ns, block_ns)
+    cuts = np.searchsorted(t_ns, edges)
+    return [(int(a), int(b)) for a, b in itertools.pairwise(cuts.tolist()) if b > a]
+
+
+def _block(axes: Axes, a: int, b: int) -> np.ndarray:
+    return np.column_stack([axis[a:b] for axis in axes]).astype(np.float32, copy=False)
+
+
 def posture_codes(
     t_ns: np.ndarray,
-    acc_g: np.ndarray,
+    acc_g: np.ndarray | Axes,
     placement: str,
     temperature: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, np.ndarray, signal.Calibration | None, posture.Orientation]:
     """Calibrate, epoch, find non-wear and classify: (epochs, codes, calibration, orientation).
 
-    ``temperature`` (``t`` ns, ``value`` degrees C; the device's temperature log) confirms
-    non-wear where present.
+    ``acc_g`` is an (n, 3) array or the three axis columns. ``temperature`` (``t`` ns, ``value``
+    degrees C; the device's temperature log) confirms non-wear where present.
     """
+    epochs, codes, calibration, orientation, _ = _posture_and_steps(
+        t_ns, acc_g, placement, temperature, with_steps=False
+    )
+    return epochs, codes, calibration, orientation
+
+
+def _posture_and_steps(
+    t_ns: np.ndarray,
+    acc_g: np.ndarray | Axes,
+    placement: str,
+    temperature: pd.DataFrame | None,
+    *,
+    with_steps: bool,
+) -> tuple[pd.DataFrame, np.ndarray, signal.Calibration | None, posture.Orientation, np.ndarray]:
+    """:func:`posture_codes` plus the step times (ns) when ``with_steps``, hour by hour."""
+    t_ns = np.asarray(t_ns, dtype=np.int64)
+    axes = _axes(acc_g)
+    blocks = _hour_blocks(t_ns)
     calibration = None
+    rate_hz = signal.nominal_rate_hz(t_ns) if len(t_ns) > 1 else 0.0
     if len(t_ns) > 1:
-        rate_hz = signal.nominal_rate_hz(t_ns)
-        calibration = signal.calibrate(t_ns, acc_g, rate_hz)
-        acc_g = signal.apply_calibration(acc_g, calibration)
-    epochs = signal.epoch_table(t_ns, acc_g, epoch_s=1.0)
+        stats = [signal.window_stats(t_ns[a:b], _block(axes, a, b)) for a, b in blocks]
+        calibration = signal.calibrate_from_windows(signal.WindowStats.concat(stats), rate_hz)
+    band = StepBand(rate_hz) if with_steps and len(t_ns) > 1 else None
+    band_g = np.zeros(len(t_ns) if band is not None else 0, np.float32)
+    parts = []
+    for a, b in blocks:
+        block = _block(axes, a, b)
+        if calibration is not None:
+            block = signal.apply_calibration(block, calibration)
+        parts.append(signal.epoch_table(t_ns[a:b], block, epoch_s=1.0))
+        if band is not None:
+            band_g[a:b] = band.feed(block)
+    epochs = (
+        pd.concat(parts, ignore_index=True)
+        if parts
+        else signal.epoch_table(t_ns, np.empty((0, 3), np.float32), epoch_s=1.0)
+    )
+    epochs.attrs["epoch_s"] = 1.0
     orientation = posture.learn_orientation(epochs, placement)
     codes = posture.classify(epochs, placement, orientation)
     if len(epochs):
@@ -114,7 +176,11 @@ def posture_codes(
             ).astype(np.float32)
             drop_c = TEMPERATURE_DROP_C
         codes[signal.non_wear(epochs, temperature_drop_c=drop_c)] = NON_WEAR
-    return epochs, codes, calibration, orientation
+    step_t = np.empty(0, np.int64)
+    if band is not None and band.usable:
+        epoch_t = epochs["t"].to_numpy(np.int64)
+        step_t = peak_times(t_ns, band_g, rate_hz, epoch_t, codes == MOVING)
+    return epochs, codes, calibration, orientation, step_t
 
 
 def runs_frame(t_ns: np.ndarray, codes: np.ndarray) -> pd.DataFrame:
@@ -159,13 +225,15 @@ def analyze_imu_day(
     (the pipeline links the parts).
     """
     t = samples["t"].to_numpy(np.int64)
-    acc = samples[["ax", "ay", "az"]].to_numpy(np.float32)
-    epochs, codes, calibration, orientation = posture_codes(t, acc, placement, temperature)
+    axes = (samples["ax"].to_numpy(), samples["ay"].to_numpy(), samples["az"].to_numpy())
+    counts_steps = placement in STEP_PLACEMENTS
+    epochs, codes, calibration, orientation, step_t = _posture_and_steps(
+        t, axes, placement, temperature, with_steps=counts_steps
+    )
     epoch_t = epochs["t"].to_numpy(np.int64)
-    steps, step_t = None, np.empty(0, np.int64)
     rate_hz = signal.nominal_rate_hz(t) if len(t) > 1 else 0.0
-    if placement in STEP_PLACEMENTS and len(t) > 1:
-        step_t = step_times(t, acc, rate_hz, epoch_t, codes == MOVING)
+    steps = None
+    if counts_steps:
         epoch_of_step = np.searchsorted(epoch_t, step_t // NS * NS)
         steps = np.bincount(epoch_of_step, minlength=len(epoch_t)).astype(np.int64)
     result = analyze_codes(
@@ -183,14 +251,16 @@ def analyze_imu_day(
     if placement == "thigh":
         inside_day = (step_t >= day_start_ns) & (step_t < day_end_ns)
         result.strides = cadence_strides(step_t[inside_day], "thigh_cadence")
-    elif placement == "lower_back" and len(t) > 1:
-        found = trunk_strides(t, acc, None, rate_hz, sensor_height_m)
-        result.strides = conform(found[(found["t"] >= day_start_ns) & (found["t"] < day_end_ns)])
-    if placement in TRUNK_PLACEMENTS and len(t) > 1:
+    if placement in TRUNK_PLACEMENTS and len(t) > 1:  # the trunk methods take the whole day
+        acc = np.column_stack(axes).astype(np.float32, copy=False)
         found = trunk_transitions(t, acc, rate_hz, epoch_t, codes, orientation)
         inside = (found["t"] >= day_start_ns) & (found["t"] < day_end_ns)
         result.transitions = found[inside].reset_index(drop=True)
         result.summary["sit_to_stand"] = int((result.transitions["kind"] == "sit_to_stand").sum())
+        if placement == "lower_back":
+            found = trunk_strides(t, acc, None, rate_hz, sensor_height_m)
+            inside = (found["t"] >= day_start_ns) & (found["t"] < day_end_ns)
+            result.strides = conform(found[inside])
     result.summary.update(
         calibration=_calibration_text(calibration),
         calibration_error_before_g=calibration.error_before_g if calibration else np.nan,

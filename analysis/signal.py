@@ -562,13 +562,73 @@ def calibrate(
     """
     t = np.asarray(t_ns, dtype=np.int64)
     acc = _check_acc(acc_g, len(t))
-    identity = ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0))
     if len(t) == 0:
+        identity = ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0))
         return Calibration(*identity, math.nan, math.nan, 0, False, "no samples")
-    stats = _epoch_stats(t, acc, _epoch_ns(window_s), full=False)
+    return calibrate_from_windows(
+        window_stats(t, acc, window_s),
+        rate_hz,
+        window_s=window_s,
+        sd_threshold_g=sd_threshold_g,
+        min_points=min_points,
+        sphere_crit_g=sphere_crit_g,
+        coverage=coverage,
+        max_error_g=max_error_g,
+        max_iter=max_iter,
+        tol=tol,
+    )
+
+
+def window_stats(t_ns: np.ndarray, acc_g: np.ndarray, window_s: float = 10.0) -> WindowStats:
+    """Per-window sample count, per-axis means and SDs (g) of the calibration windows.
+
+    Windows are aligned to multiples of ``window_s`` since the Unix epoch, so the stats of
+    consecutive pieces of a recording cut at such multiples (e.g. clock hours) concatenate to
+    the stats of the whole: :func:`calibrate_from_windows` then fits the day without holding it.
+    """
+    t = np.asarray(t_ns, dtype=np.int64)
+    stats = _epoch_stats(t, _check_acc(acc_g, len(t)), _epoch_ns(window_s), full=False)
     means = np.column_stack([stats[f"mean_{a}"] for a in _AXES])
     sds = np.column_stack([stats[f"sd_{a}"] for a in _AXES])
-    complete = stats["n"] >= 0.9 * rate_hz * window_s
+    return WindowStats(np.asarray(stats["n"]), means, sds)
+
+
+@dataclass(frozen=True)
+class WindowStats:
+    """Calibration windows: sample counts (n,), means (n, 3) and SDs (n, 3) in g."""
+
+    n: np.ndarray
+    means: np.ndarray
+    sds: np.ndarray
+
+    @staticmethod
+    def concat(parts: list[WindowStats]) -> WindowStats:
+        if not parts:
+            return WindowStats(np.empty(0), np.empty((0, 3)), np.empty((0, 3)))
+        return WindowStats(
+            np.concatenate([p.n for p in parts]),
+            np.concatenate([p.means for p in parts]),
+            np.concatenate([p.sds for p in parts]),
+        )
+
+
+def calibrate_from_windows(
+    stats: WindowStats,
+    rate_hz: float,
+    *,
+    window_s: float = 10.0,
+    sd_threshold_g: float = 0.013,
+    min_points: int = 30,
+    sphere_crit_g: float = 0.3,
+    coverage: str = "spread",
+    max_error_g: float = 0.01,
+    max_iter: int = 1000,
+    tol: float = 1e-10,
+) -> Calibration:
+    """The fit of :func:`calibrate` from precomputed :func:`window_stats` (same arguments)."""
+    identity = ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0))
+    means, sds = stats.means, stats.sds
+    complete = stats.n >= 0.9 * rate_hz * window_s
     still = complete & (sds < sd_threshold_g).all(axis=1) & (np.abs(means) < 2.0).all(axis=1)
     points = means[still]
     m = len(points)

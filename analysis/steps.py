@@ -23,6 +23,63 @@ MIN_STEP_S: Final = 0.3
 BAND_HZ: Final = (0.5, 4.0)
 
 
+class StepBand:
+    """The band-passed acceleration magnitude (g), fed block by block.
+
+    The filter state is carried from block to block, so blocks give exactly the samples the
+    whole recording would (a day never has to be held as one (n, 3) array).
+    """
+
+    def __init__(self, rate_hz: float) -> None:
+        self.usable = rate_hz > 2 * BAND_HZ[1]
+        self._sos = (
+            sps.butter(2, BAND_HZ, btype="band", fs=rate_hz, output="sos") if self.usable else None
+        )
+        self._state: np.ndarray | None = None
+
+    def feed(self, acc_g: np.ndarray) -> np.ndarray:
+        """Band-passed magnitude (float32) of the next samples ``acc_g`` (m, 3) in g."""
+        magnitude = np.sqrt(np.einsum("ij,ij->i", acc_g, acc_g, dtype=np.float32)) - 1.0
+        if self._sos is None:
+            return np.zeros(len(magnitude), np.float32)
+        if self._state is None:
+            self._state = np.zeros((self._sos.shape[0], 2))
+        band, self._state = sps.sosfilt(self._sos, magnitude, zi=self._state)
+        return band.astype(np.float32)
+
+
+def peak_times(
+    t_ns: np.ndarray,
+    band: np.ndarray,
+    rate_hz: float,
+    epoch_t_ns: np.ndarray,
+    moving: np.ndarray,
+    epoch_ns: int = 1_000_000_000,
+    chunk: int = 1 << 20,
+) -> np.ndarray:
+    """Times (ns) of the step peaks of ``band`` that fall in ``moving`` epochs.
+
+    Peaks are searched in chunks of ``chunk`` samples with twice the minimum step distance of
+    context on each side (bounded memory; the same peaks as one search in practice).
+    """
+    if len(t_ns) < 3 * rate_hz or not moving.any():
+        return np.empty(0, np.int64)
+    distance = max(1, int(MIN_STEP_S * rate_hz))
+    found = []
+    for a in range(0, len(band), chunk):
+        b = min(len(band), a + chunk)
+        lo, hi = max(0, a - 2 * distance), min(len(band), b + 2 * distance)
+        peaks, _ = sps.find_peaks(band[lo:hi], height=MIN_PEAK_G, distance=distance)
+        peaks = peaks + lo
+        found.append(peaks[(peaks >= a) & (peaks < b)])
+    peak_t = t_ns[np.concatenate(found)]
+    epoch = np.searchsorted(epoch_t_ns, peak_t // epoch_ns * epoch_ns)
+    keep = epoch < len(epoch_t_ns)
+    keep[keep] &= epoch_t_ns[epoch[keep]] == peak_t[keep] // epoch_ns * epoch_ns
+    keep[keep] &= moving[epoch[keep]]
+    return peak_t[keep]
+
+
 def step_times(
     t_ns: np.ndarray,
     acc_g: np.ndarray,
@@ -32,18 +89,10 @@ def step_times(
     epoch_ns: int = 1_000_000_000,
 ) -> np.ndarray:
     """Times (ns) of the steps found in the epochs (starts ``epoch_t_ns``) that are ``moving``."""
-    if len(t_ns) < 3 * rate_hz or not moving.any() or rate_hz <= 2 * BAND_HZ[1]:
+    band = StepBand(rate_hz)
+    if not band.usable:
         return np.empty(0, np.int64)
-    magnitude = np.sqrt(np.einsum("ij,ij->i", acc_g, acc_g, dtype=np.float32))
-    sos = sps.butter(2, BAND_HZ, btype="band", fs=rate_hz, output="sos")
-    band = sps.sosfilt(sos, magnitude - np.float32(1.0)).astype(np.float32)
-    peaks, _ = sps.find_peaks(band, height=MIN_PEAK_G, distance=max(1, int(MIN_STEP_S * rate_hz)))
-    peak_t = t_ns[peaks]
-    epoch = np.searchsorted(epoch_t_ns, peak_t // epoch_ns * epoch_ns)
-    found = epoch < len(epoch_t_ns)
-    found[found] &= epoch_t_ns[epoch[found]] == peak_t[found] // epoch_ns * epoch_ns
-    found[found] &= moving[epoch[found]]
-    return peak_t[found]
+    return peak_times(t_ns, band.feed(acc_g), rate_hz, epoch_t_ns, moving, epoch_ns)
 
 
 def steps_per_epoch(

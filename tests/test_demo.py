@@ -40,10 +40,11 @@ def test_demo_reports_and_leaves_a_readable_store(tmp_path):
 
 def test_demo_runs_again_into_a_fresh_home(tmp_path):
     home = tmp_path / "demo"
-    psoas("demo", "--no-dashboard", "--days", "2", home=home)
+    psoas("demo", "--no-dashboard", home=home)
+    (home / "left-over").write_text("from the first run")
     psoas("demo", "--no-dashboard", home=home)
     summary = pd.read_csv(io.StringIO(psoas("export", "daily_summary", home=home).stdout))
-    assert len(summary) == 1  # the second run started from an empty store
+    assert len(summary) == 1 and not (home / "left-over").exists()  # started from nothing
 
 
 def test_demo_refuses_to_wipe_a_folder_that_is_not_a_store(tmp_path):

@@ -258,7 +258,10 @@ def analyze_imu_day(
         result.transitions = found[inside].reset_index(drop=True)
         result.summary["sit_to_stand"] = int((result.transitions["kind"] == "sit_to_stand").sum())
         if placement == "lower_back":
-            found = trunk_strides(t, acc, None, rate_hz, sensor_height_m)
+            gyro = None
+            if all(c in samples.columns for c in ("gx", "gy", "gz")):
+                gyro = samples[["gx", "gy", "gz"]].to_numpy(np.float32)
+            found = trunk_strides(t, acc, gyro, rate_hz, sensor_height_m)
             inside = (found["t"] >= day_start_ns) & (found["t"] < day_end_ns)
             result.strides = conform(found[inside])
     result.summary.update(

@@ -37,6 +37,8 @@ from sensors.schema import DERIVED_TABLES
 from sensors.store import Store
 from sensors.timeutil import day_bounds_ns, parse_day
 
+GYRO_PLACEMENTS = ("foot", "lower_back")
+"""Placements whose gait methods use the gyroscope (strapdown; turn detection)."""
 DEVICE_KINDS = ("watch", "footpod", "phone", "app")
 """Devices whose own stride values (FIT, RSC, Apple Health) go to the strides table."""
 ORIENTATION_KEY = "orientation:{device_id}"
@@ -125,8 +127,11 @@ def analyze_device_day(store: Store, device_id: str, day: str, settings: Sitting
     device = store.device(device_id)
     assert device is not None
     start_ns, end_ns = day_bounds_ns(parse_day(day), device.tz)
-    columns = ["t", "ax", "ay", "az", *(("gx", "gy", "gz") if device.placement == "foot" else ())]
-    samples = store.read_samples(device_id, day=day, columns=columns)
+    gyro = ("gx", "gy", "gz") if device.placement in GYRO_PLACEMENTS else ()
+    samples = store.read_samples(device_id, day=day, columns=["t", "ax", "ay", "az", *gyro])
+    present = [c for c in gyro if c in samples.columns]
+    if present and len(samples) and samples[present].isna().all().all():
+        samples = samples.drop(columns=present)  # parts without a gyroscope only
     gaps = store.gaps(device_id, start_ns, end_ns)
     placement = _placement_on(store.recordings(device_id), start_ns, end_ns, device.placement)
     row = {**_NO_SITTING, **daily_summary_row(device_id, day, placement, samples, gaps)}
@@ -135,7 +140,7 @@ def analyze_device_day(store: Store, device_id: str, day: str, settings: Sitting
     result = None
     metrics = store.read_metrics(device_id, day=day)
     if len(samples) and placement == "foot":
-        result = analyze_foot_day(samples.dropna(axis=1, how="all"), start_ns, end_ns)
+        result = analyze_foot_day(samples, start_ns, end_ns)
     elif len(samples):
         temperature = metrics[metrics["metric"] == "temperature_c"]
         result = analyze_imu_day(

@@ -9,9 +9,9 @@ the pipeline calls them.
 Frame and units: times are int64 ns; accelerations in g (1 g = 9.80665 m/s^2); the sensor's x
 axis runs along the trunk and reads about +1 g when the wearer is upright (psoas' lower-back
 frame, the Mobilise-D ``LowerBack`` frame and ``sensors.simulate``'s ``lower_back`` placement).
-Only the accelerometer is used: the vertical is the direction of the low-passed acceleration, so
-the sensor's tilt on the back and the other axes' signs do not matter. ``gyro_dps`` is accepted
-for the common interface and not used.
+The vertical is the direction of the low-passed acceleration, so the sensor's tilt on the back
+and the other axes' signs do not matter. ``gyro_dps`` is optional: it is used only to find turns
+(step 9), whose strides get no length; without it everything else is the same.
 
 Method
 ------
@@ -79,6 +79,28 @@ Method
    ``sensors.simulate``, running is rendered from the stride time and stance fraction alone, so
    its trunk signal does not depend on stride length at all: no trunk method could recover it.)
 
+9. **Turns** (:func:`yaw_rate_dps`, :func:`detect_turns`, only with ``gyro_dps``). The
+   pendulum describes steady straight walking: in a turn the feet pivot and shuffle while the
+   trunk keeps rising and falling as in straight walking, so its excursion no longer measures
+   forward progression. The yaw rate is the angular velocity projected on the vertical (the
+   gravity direction of step 2); turns are found after El-Gohary et al. (2014) with the
+   thresholds of the Mobilise-D turn detection (yaw rate low-passed at 0.5 Hz, peak >= 15
+   deg/s, edges where it falls below 5 deg/s, same-direction turns < 0.05 s apart merged,
+   duration 0.5-10 s, angle >= 45 deg). A stride that overlaps a turn keeps its time and
+   cadence but gets NaN length, speed and uncertainty, so the mean over a walk is that of its
+   strides outside turns. Measured on the Mobilise-D HA001 recording against the INDIP
+   reference (tests/test_trunk_stride.py), stride by stride on the same strides: the pendulum
+   overestimates the reference's turning strides by +54 % on average (0.3-1.3 m strides given
+   0.55-1.5 m), its Test11 straight strides by +18 % and its Test5 straight walks by +6 %.
+   Filtering was ruled out as the cause there: with the reference's own contacts, a 20 Hz or
+   5 Hz low-pass before the per-step integration, or the Mobilise-D SlZijlstra chain (0.1 Hz
+   high-pass of the acceleration, 1 Hz high-pass of the velocity), change the bouts' pendulum
+   means by at most 7 points and not toward the reference: the excursion h is real, not an
+   integration artefact. The bout means still differ from the reference's because the strides
+   differ: the reference includes slow turning, starting and stopping strides (0.2-0.6 m, up to
+   2.7 s long) that this module either does not find (irregular steps fail step 5) or now
+   leaves without a length.
+
 Output ``uncertainty_m`` is the absolute difference between the stride's two step lengths (m):
 how much the stride length would change if either step were counted twice. It is zero for
 perfectly symmetric steps and grows with step-to-step inconsistency (asymmetry, turns, a missed
@@ -111,6 +133,13 @@ Constants and their sources
   the simulator walks at <= 126 and runs at >= 150 steps/min. The cadence condition keeps the
   simulator's fastest walks, whose uncorrected pendulum can reach free fall at mid-stance
   (Froude number near 1, e.g. with ``stride_scale`` 1.1), counted as walking.
+- ``TURN_LOWPASS_HZ`` = 0.5 Hz, ``TURN_PEAK_DPS`` = 15 deg/s, ``TURN_EDGE_DPS`` = 5 deg/s,
+  ``TURN_MERGE_S`` = 0.05 s, ``TURN_DURATION_S`` = 0.5-10 s, ``TURN_MIN_ANGLE_DEG`` = 45 deg:
+  the turn detection of El-Gohary et al. (2014) as parametrised in the Mobilise-D pipeline (the
+  defaults documented for mobgap's ``TdElGohary``); not fitted to any data here. The 0.5 Hz
+  low-pass removes the pelvis' yaw oscillation of straight walking (about +-25 deg/s at the
+  stride frequency, ~0.9 Hz on HA001). ``sensors.simulate`` does not turn during gait, so its
+  walking strides all keep their length.
 
 References
 ----------
@@ -125,11 +154,17 @@ References
   accelerometry. J Biomech 37:121-126.
 - Kluge F, Del Din S, Cereatti A, et al. (2021). Consensus based framework for digital mobility
   monitoring. PLoS One 16(8):e0256541.
+- El-Gohary M, Pearson S, McNames J, et al. (2014). Continuous monitoring of turning in
+  patients with movement disability. Sensors 14(1):356-369.
+- Micó-Amigo ME, Bonci T, Paraschiv-Ionescu A, et al. (2023). Assessing real-world gait with
+  digital technology? Validation, insights and recommendations from the Mobilise-D consortium.
+  J NeuroEng Rehabil 20:78.
 - Alexander RMcN (1989). Optimization and gaits in the locomotion of vertebrates. Physiol Rev
   69:1199-1227.
 
 Everything is vectorised over samples; Python loops run per analysed region and per bout only.
-Written from the papers; no code was taken from mobgap or other packages.
+Written from the papers and mobgap's documented parameters; no code was taken from mobgap or
+other packages.
 """
 
 from __future__ import annotations
@@ -144,17 +179,19 @@ from scipy import fft as spfft
 from scipy import signal as sps
 from scipy.ndimage import gaussian_filter1d, maximum_filter1d
 
-from analysis.signal import gravity
+from analysis.signal import gravity, low_pass
 
 __all__ = [
     "PENDULUM_CORRECTION",
     "SOURCE",
+    "detect_turns",
     "gait_bouts",
     "initial_contacts",
     "pendulum_step_length_m",
     "step_vertical_displacement_m",
     "trunk_strides",
     "vertical_acceleration_g",
+    "yaw_rate_dps",
 ]
 
 NS: Final = 1_000_000_000
@@ -185,6 +222,18 @@ FLIGHT_G: Final = 0.1
 FLIGHT_MIN_S: Final = 0.03
 FLIGHT_SMOOTH_S: Final = 0.01
 RUNNING_MIN_CADENCE_SPM: Final = 140.0
+TURN_LOWPASS_HZ: Final = 0.5
+"""El-Gohary et al. (2014) / Mobilise-D turn detection: low-pass of the yaw rate (Hz)."""
+TURN_PEAK_DPS: Final = 15.0
+"""A turn's smoothed yaw rate peaks at least this high (deg/s)."""
+TURN_EDGE_DPS: Final = 5.0
+"""A turn starts and ends where the smoothed yaw rate falls below this (deg/s)."""
+TURN_MERGE_S: Final = 0.05
+"""Turns in the same direction less than this apart (s) are one turn."""
+TURN_DURATION_S: Final = (0.5, 10.0)
+"""Allowed duration of a turn (s)."""
+TURN_MIN_ANGLE_DEG: Final = 45.0
+"""Smallest turn angle (deg)."""
 
 _NUMERIC: Final = ("stride_length_m", "stride_time_s", "cadence_spm", "speed_mps", "uncertainty_m")
 
@@ -208,6 +257,69 @@ def vertical_acceleration_g(acc_g: np.ndarray, rate_hz: float) -> tuple[np.ndarr
     gnorm = np.sqrt(np.einsum("ij,ij->i", grav, grav))
     f_v = np.einsum("ij,ij->i", acc, grav) / np.maximum(gnorm, 1e-9)
     return f_v - gnorm, f_v
+
+
+def yaw_rate_dps(acc_g: np.ndarray, gyro_dps: np.ndarray, rate_hz: float) -> np.ndarray:
+    """Rotation rate of the trunk about the vertical (deg/s, positive counter-clockwise from above).
+
+    ``acc_g`` (n, 3, g) and ``gyro_dps`` (n, 3, deg/s) are one gap-free stretch sampled uniformly
+    at ``rate_hz`` (Hz), in the same sensor frame. The vertical is the direction of gravity, the
+    0.25 Hz low-pass of the acceleration (as in :func:`vertical_acceleration_g`); the yaw rate is
+    the angular velocity's projection on it, so the sensor's tilt on the back does not matter.
+    """
+    acc = np.asarray(acc_g, dtype=np.float64)
+    grav = gravity(acc, rate_hz, cutoff_hz=GRAVITY_CUTOFF_HZ)
+    gnorm = np.sqrt(np.einsum("ij,ij->i", grav, grav))
+    gyro = np.asarray(gyro_dps, dtype=np.float64)
+    return np.einsum("ij,ij->i", gyro, grav) / np.maximum(gnorm, 1e-9)
+
+
+def detect_turns(yaw_dps: np.ndarray, rate_hz: float) -> np.ndarray:
+    """Turns of the trunk in the yaw rate ``yaw_dps`` (deg/s) sampled uniformly at ``rate_hz``.
+
+    After El-Gohary et al. (2014) with the thresholds of the Mobilise-D turn detection: the yaw
+    rate is low-passed (zero-phase 4th-order Butterworth, ``TURN_LOWPASS_HZ`` = 0.5 Hz); a turn is
+    a stretch where its magnitude stays at or above ``TURN_EDGE_DPS`` (5 deg/s) and that peaks at
+    ``TURN_PEAK_DPS`` (15 deg/s) or more (stretches touching the array's ends are cut there);
+    stretches turning the same way less than ``TURN_MERGE_S`` apart are merged; the turn angle is
+    the integral of the unfiltered yaw rate over the stretch, and only turns lasting
+    ``TURN_DURATION_S`` (0.5-10 s) and turning at least ``TURN_MIN_ANGLE_DEG`` (45 deg) are kept.
+    Returns an int64 array (k, 2) of [start, end) sample indices, sorted and disjoint.
+    """
+    yaw = np.asarray(yaw_dps, dtype=np.float64)
+    n = len(yaw)
+    none = np.zeros((0, 2), np.int64)
+    if n < 2 or not rate_hz / 2 > TURN_LOWPASS_HZ:
+        return none
+    smooth = low_pass(yaw, rate_hz, cutoff_hz=TURN_LOWPASS_HZ, order=4)
+    above = np.abs(smooth) >= TURN_EDGE_DPS
+    edges = np.diff(np.concatenate([[0], above.view(np.int8), [0]]))
+    a, b = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    if not len(a):
+        return none
+    peak = np.maximum.reduceat(np.abs(smooth), a)
+    # reduceat runs to the next start: the stretch [a, b) holds the maximum of [a, next a)
+    # only because everything between b and the next a is below the edge threshold
+    keep = peak >= TURN_PEAK_DPS
+    a, b = a[keep], b[keep]
+    if not len(a):
+        return none
+    sign = np.sign(smooth[a])
+    merge = np.concatenate(
+        [[False], (a[1:] - b[:-1] < TURN_MERGE_S * rate_hz) & (sign[1:] == sign[:-1])]
+    )
+    first = np.flatnonzero(~merge)
+    a = a[first]
+    b = np.maximum.reduceat(b, first)
+    cum = np.concatenate([[0.0], np.cumsum(yaw) / rate_hz])
+    angle = cum[b] - cum[a]
+    dur = (b - a) / rate_hz
+    ok = (
+        (dur >= TURN_DURATION_S[0])
+        & (dur <= TURN_DURATION_S[1])
+        & (np.abs(angle) >= TURN_MIN_ANGLE_DEG)
+    )
+    return np.column_stack([a[ok], b[ok]]).astype(np.int64)
 
 
 def _window_step_times(a_up_g: np.ndarray, rate_hz: float) -> tuple[np.ndarray, int, np.ndarray]:
@@ -490,6 +602,7 @@ def _regions(t_ns: np.ndarray, acc_g: np.ndarray, rate_hz: float) -> list[tuple[
 def _region_strides(
     t_ns: np.ndarray,
     acc_g: np.ndarray,
+    gyro_dps: np.ndarray | None,
     rate_hz: float,
     sensor_height_m: float | None,
     correction: float,
@@ -552,7 +665,16 @@ def _region_strides(
         h = step_vertical_displacement_m(a_up, ic, rate_hz)
         steps = pendulum_step_length_m(h, sensor_height_m, correction)
         s1, s2 = steps[k], steps[k + 1]
-    length = np.where(run, np.nan, s1 + s2)
+    no_length = run
+    if gyro_dps is not None and sensor_height_m is not None:
+        # turns: the pendulum describes straight walking only (see the module docstring)
+        gyro = np.column_stack([np.interp(rel_g, rel_t, gyro_dps[:, j]) for j in range(3)])
+        turn = detect_turns(yaw_rate_dps(acc, gyro, rate_hz), rate_hz)
+        # a stride [ic[k], ic[k + 2]] overlaps a turn [a, b) if a < its end and b > its start
+        began = np.searchsorted(turn[:, 0], ic[k + 2], side="left")
+        ended = np.searchsorted(turn[:, 1], ic[k], side="right")
+        no_length = run | (began > ended)
+    length = np.where(no_length, np.nan, s1 + s2)
     stride_time = (ic[k + 2] - ic[k]) / rate_hz
     return pd.DataFrame(
         {
@@ -561,7 +683,7 @@ def _region_strides(
             "stride_time_s": stride_time,
             "cadence_spm": 120.0 / stride_time,
             "speed_mps": length / stride_time,
-            "uncertainty_m": np.where(run, np.nan, np.abs(s1 - s2)),
+            "uncertainty_m": np.where(no_length, np.nan, np.abs(s1 - s2)),
         }
     )
 
@@ -609,7 +731,8 @@ def trunk_strides(
 
     ``t_ns`` int64 ns, sorted (gaps allowed: nothing is integrated across an interval longer
     than ``MAX_GAP_S`` = 0.1 s, so a gap drops only the strides that span it); ``acc_g`` (n, 3)
-    in g with x along the trunk (+1 g upright); ``gyro_dps`` (n, 3) deg/s or None (not used);
+    in g with x along the trunk (+1 g upright); ``gyro_dps`` (n, 3) deg/s in the same
+    frame or None (used only to find turns);
     ``rate_hz`` the nominal sample rate (Hz); ``sensor_height_m`` the sensor's height above the
     floor when standing (m), the pendulum length, or None. ``correction`` is the pendulum's
     correction factor K (default 1.25, Zijlstra & Hof 2003; 1.0 for ``sensors.simulate`` data).
@@ -618,8 +741,9 @@ def trunk_strides(
     (``"unknown"``), ``stride_length_m`` (m), ``stride_time_s`` (s), ``cadence_spm`` (steps/min
     = 120 / stride time), ``speed_mps`` (m/s = stride length / stride time), ``uncertainty_m``
     (m, |difference of the stride's two step lengths|), ``source`` (``"lower_back_pendulum"``).
-    Without ``sensor_height_m`` and for running strides (flight phase) stride length, speed and
-    uncertainty are NaN; stride time and cadence are always given. See the module docstring.
+    Without ``sensor_height_m``, for running strides (flight phase) and for strides overlapping
+    a turn (found only with ``gyro_dps``) stride length, speed and uncertainty are NaN; stride
+    time and cadence are always given. See the module docstring.
     """
     t = np.asarray(t_ns, dtype=np.int64)
     acc = np.asarray(acc_g)
@@ -637,7 +761,8 @@ def trunk_strides(
         return _empty()
     parts = []
     for a, b in _regions(t, acc, rate_hz):
-        part = _region_strides(t[a:b], acc[a:b], rate_hz, sensor_height_m, correction)
+        gyro = None if gyro_dps is None else np.asarray(gyro_dps, dtype=np.float64)[a:b]
+        part = _region_strides(t[a:b], acc[a:b], gyro, rate_hz, sensor_height_m, correction)
         if part is not None:
             parts.append(part)
     if not parts:

@@ -216,3 +216,21 @@ def test_a_lower_back_day_gives_pendulum_strides_only_with_a_sensor_height(store
         assert abs(error) < 0.08, error
     else:
         assert strides["stride_length_m"].isna().all()
+
+
+def test_a_lower_back_device_without_a_gyroscope_still_gives_strides(store):
+    from sensors.store import DeviceInfo, RecordingInfo
+
+    day = dt.date(2026, 3, 10)
+    rec = simulate_day(day, placement="lower_back", rate_hz=25.0, seed=7, tz="UTC")
+    samples = rec.samples.drop(columns=["gx", "gy", "gz"])
+    back = RecordingInfo(
+        DeviceInfo("acc-only", tz="UTC", placement="lower_back"),
+        "sim",
+        sensor_height_m=rec.sensor_height_m,
+    )
+    with store.ingest() as tx:
+        tx.add_samples(back, samples)
+    analyze(store)
+    strides = store.read_table("strides", {"device_id": "acc-only"})
+    assert len(strides) > 500 and strides["stride_length_m"].notna().mean() > 0.5

@@ -21,12 +21,14 @@ import scipy.io
 from analysis.trunk_stride import (
     PENDULUM_CORRECTION,
     SOURCE,
+    detect_turns,
     gait_bouts,
     initial_contacts,
     pendulum_step_length_m,
     step_vertical_displacement_m,
     trunk_strides,
     vertical_acceleration_g,
+    yaw_rate_dps,
 )
 from sensors.simulate import TRUNK_PENDULUM_CORRECTION, SensorErrors, simulate_day
 from tests.conftest import shared_file
@@ -187,11 +189,18 @@ def test_bouts_and_contacts_on_a_simulated_walk():
 HA001_TRIALS = [("Test5", "Trial1"), ("Test5", "Trial2"), ("Test11", "Trial1")]
 
 
+def _ref_turning(wb: dict, start_s: np.ndarray, end_s: np.ndarray) -> np.ndarray:
+    """Which reference strides [start, end] (s) overlap one of the bout's INDIP turns."""
+    t0 = np.atleast_1d(np.asarray(wb["Turn_Start"], dtype=np.float64))
+    t1 = np.atleast_1d(np.asarray(wb["Turn_End"], dtype=np.float64))
+    return ((start_s[:, None] < t1[None, :]) & (end_s[:, None] > t0[None, :])).any(axis=1)
+
+
 def test_real_ha001_bouts_against_indip_reference(capsys):
     data = scipy.io.loadmat(shared_file("mobgap_lowerback/HA001/data.mat"), simplify_cells=True)
     info = json.loads(shared_file("mobgap_lowerback/HA001/participant.json").read_text())
     height = float(info["sensor_height_m"])
-    rows = []
+    rows, strides = [], []
     for test, trial in HA001_TRIALS:
         rec = data["data"]["TimeMeasure1"][test][trial]
         lower_back = rec["SU"]["LowerBack"]
@@ -203,50 +212,124 @@ def test_real_ha001_bouts_against_indip_reference(capsys):
         t = np.round(np.arange(len(acc)) * NS / rate).astype(np.int64)
         ours = trunk_strides(t, acc, lower_back["Gyr"], rate, height)
         assert list(ours.columns) == COLUMNS
+        # without the gyroscope: the same strides, all with a length (no turn detection)
+        no_gyro = trunk_strides(t, acc, None, rate, height)
+        np.testing.assert_array_equal(no_gyro["t"], ours["t"])
+        assert no_gyro["stride_length_m"].notna().all()
         start_s = ours["t"].to_numpy() / NS
+        end_s = start_s + ours["stride_time_s"].to_numpy()
         bouts = rec["Standards"]["INDIP"]["MicroWB"]
         for i, wb in enumerate([bouts] if isinstance(bouts, dict) else bouts):
+            ref_ic = np.asarray(wb["Stride_InitialContacts"], dtype=np.float64).reshape(-1, 2)
+            ref_sl = np.asarray(wb["Stride_Length"], dtype=np.float64).ravel()
+            r0, r1 = ref_ic[:, 0] / rate, ref_ic[:, 1] / rate
+            ref_turn = _ref_turning(wb, r0, r1)
+            # stride by stride: ours that starts and ends with the reference's (+-0.1/0.15 s)
+            if len(start_s):
+                j = np.abs(start_s[None, :] - r0[:, None]).argmin(axis=1)
+                same = (np.abs(start_s[j] - r0) <= 0.1) & (np.abs(end_s[j] - r1) <= 0.15)
+                for k in np.flatnonzero(same):
+                    strides.append(
+                        {
+                            "test": test,
+                            "start_s": r0[k],
+                            "ref_sl_m": ref_sl[k],
+                            "ref_turn": bool(ref_turn[k]),
+                            "our_sl_m": ours["stride_length_m"].iloc[j[k]],
+                            "no_gyro_sl_m": no_gyro["stride_length_m"].iloc[j[k]],
+                        }
+                    )
             if wb["NumberStrides"] < 4:
                 continue
-            mine = ours[(start_s >= wb["Start"]) & (start_s <= wb["End"])]
+            sel = (start_s >= wb["Start"]) & (start_s <= wb["End"])
+            mine = ours[sel]
             rows.append(
                 {
                     "test": test,
-                    "trial": trial,
                     "bout": i,
                     "start_s": wb["Start"],
-                    "ref_strides": int(wb["NumberStrides"]),
-                    "our_strides": len(mine),
+                    "ref_n": int(wb["NumberStrides"]),
+                    "ref_turn_n": int(ref_turn.sum()),
+                    "our_n": len(mine),
+                    "our_turn_n": int(mine["stride_length_m"].isna().sum()),
                     "ref_sl_m": wb["AverageStrideLength"],
+                    "ref_straight_sl_m": np.nanmean(ref_sl[~ref_turn])
+                    if (~ref_turn).any()
+                    else np.nan,
+                    "no_gyro_sl_m": no_gyro["stride_length_m"][sel].mean(),
                     "our_sl_m": mine["stride_length_m"].mean(),
                     "ref_cad_spm": wb["Cadence"],
                     "our_cad_spm": mine["cadence_spm"].mean(),
                 }
             )
     table = pd.DataFrame(rows)
+    table["no_gyro_err_pct"] = 100 * (table["no_gyro_sl_m"] / table["ref_sl_m"] - 1)
     table["sl_err_pct"] = 100 * (table["our_sl_m"] / table["ref_sl_m"] - 1)
+    table["straight_err_pct"] = 100 * (table["our_sl_m"] / table["ref_straight_sl_m"] - 1)
     table["cad_err_pct"] = 100 * (table["our_cad_spm"] / table["ref_cad_spm"] - 1)
-    found = table["our_strides"] > 0
-    sl_mape = table.loc[found, "sl_err_pct"].abs().mean()
+    found = table["our_n"] > 0
+    with_length = table["our_sl_m"].notna()
+    no_gyro_mape = table.loc[found, "no_gyro_err_pct"].abs().mean()
+    sl_mape = table.loc[with_length, "sl_err_pct"].abs().mean()
+    straight_mape = table.loc[with_length, "straight_err_pct"].abs().mean()
     cad_mape = table.loc[found, "cad_err_pct"].abs().mean()
     straight = found & (table["test"] == "Test5")
+    per = pd.DataFrame(strides)
+    per["no_gyro_err_pct"] = 100 * (per["no_gyro_sl_m"] / per["ref_sl_m"] - 1)
+    by_turn = per.groupby(["test", "ref_turn"]).agg(
+        n=("no_gyro_err_pct", "size"),
+        pendulum_bias_pct=("no_gyro_err_pct", "mean"),
+        ours_nan=("our_sl_m", lambda x: int(x.isna().sum())),
+    )
     with capsys.disabled():
         print(f"\nHA001 lower back vs INDIP MicroWB (>= 4 strides), K = {PENDULUM_CORRECTION}")
         print(table.round(3).to_string(index=False))
         print(
-            f"bouts found {int(found.sum())}/{len(table)}; over found bouts: stride length MAPE "
-            f"{sl_mape:.1f} % (target 10 %), cadence MAPE {cad_mape:.1f} % (target 5 %); "
-            f"straight walks (Test5) stride length MAPE "
+            f"bouts found {int(found.sum())}/{len(table)}, with a length {int(with_length.sum())};"
+            f" stride length MAPE without the gyroscope {no_gyro_mape:.1f} %, with turns "
+            f"removed {sl_mape:.1f} % against all reference strides and {straight_mape:.1f} % "
+            f"against the reference's strides outside turns (target 10 %); cadence MAPE "
+            f"{cad_mape:.1f} % (target 5 %); straight walks (Test5) stride length MAPE "
             f"{table.loc[straight, 'sl_err_pct'].abs().mean():.1f} %"
         )
+        print("stride by stride (matched to the reference), pendulum error in and out of turns:")
+        print(by_turn.round(1).to_string())
     assert len(table) == 8
     assert found.sum() >= 7  # the 4-stride shuffle at 28.7 s (0.58 m strides) is not found
     assert cad_mape <= 5.0
-    # Straight walking meets the 10 % target; Test11's slow, turning, weaving bouts do not: the
-    # pendulum gives turning strides (0.2-0.4 m in the reference) the length of straight ones.
-    # Honest figure ~24 %, not tuned on this person; guard it against regressions only.
     assert table.loc[straight, "sl_err_pct"].abs().max() <= 10.0
-    assert sl_mape <= 30.0
+    # Why Test11 was too long: stride by stride, the pendulum overestimates the reference's
+    # turning strides by ~+50 % (the trunk bobs as in straight walking while the feet turn on
+    # the spot) and its straight strides by ~+20 %. Every matched turning stride is now NaN.
+    turning = per[per["ref_turn"]]
+    assert len(turning) >= 8 and turning["our_sl_m"].isna().all()
+    assert turning["no_gyro_err_pct"].mean() > 30.0
+    # Honest figures (not tuned on this person): ~23.5 % without the gyroscope, ~21 % with turns
+    # removed against all reference strides (the bout means then cover different strides: the
+    # reference's short turning ones are missing from ours), ~9 % against the reference's
+    # straight strides. Guard them against regressions only.
+    assert no_gyro_mape <= 30.0
+    assert sl_mape <= 25.0
+    assert straight_mape <= 12.0
+
+
+def test_turn_detection_on_a_synthetic_yaw_rate():
+    rate = 100.0
+    t = np.arange(0, 30, 1 / rate)
+    sway = 25.0 * np.sin(2 * np.pi * 0.9 * t)  # pelvic yaw oscillation of straight walking
+    assert len(detect_turns(sway, rate)) == 0
+    turn = np.where((t >= 10) & (t < 12), 45.0 * np.sin(np.pi * (t - 10) / 2) ** 2, 0.0)  # 45 deg
+    small = np.where((t >= 20) & (t < 21), 40.0 * np.sin(np.pi * (t - 20)) ** 2, 0.0)  # 20 deg
+    found = detect_turns(sway + turn - small, rate)
+    assert len(found) == 1
+    a, b = found[0] / rate
+    assert 9.0 < a < 10.5 and 11.5 < b < 13.0
+    # the yaw rate is the angular velocity about gravity, whatever the sensor's tilt
+    tilt = np.deg2rad(20.0)
+    up = np.array([np.cos(tilt), np.sin(tilt), 0.0])
+    acc = np.tile(up, (len(t), 1))
+    gyro = (turn + sway)[:, None] * up[None, :]
+    np.testing.assert_allclose(yaw_rate_dps(acc, gyro, rate), turn + sway, atol=1e-9)
 
 
 # --------------------------------------------------------------------------------------------

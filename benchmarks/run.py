@@ -585,12 +585,14 @@ def figures_markdown(
 
 
 # -- command line --------------------------------------------------------------------------------
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description="psoas storage benchmark: ingest and read-back of days of 6-axis IMU samples."
-    )
-    parser.add_argument("--days", type=int, default=7, help="local days to ingest (default 7)")
-    parser.add_argument("--rate", type=int, default=100, help="sampling rate in Hz (default 100)")
+def days_rate_arguments(
+    description: str, phases: tuple[str, ...], doc: Path, rate_type: type = int
+) -> argparse.ArgumentParser:
+    """The command line the day-based benchmarks share: days, rate, working directory, quick
+    runs, writing the doc, and the hidden options of a phase run in its own process."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--days", type=int, default=7, help="local days (default 7)")
+    parser.add_argument("--rate", type=rate_type, default=100, help="sample rate, Hz (default 100)")
     parser.add_argument(
         "--out-dir",
         type=Path,
@@ -605,17 +607,31 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--write-doc",
         action="store_true",
-        help=f"rewrite the figures between the markers of {DOC.relative_to(REPO)}",
+        help=f"rewrite the figures between the markers of {doc.relative_to(REPO)}",
     )
-    parser.add_argument("--phase", choices=PHASES, help=argparse.SUPPRESS)
+    parser.add_argument("--phase", choices=phases, help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
+    return parser
+
+
+def parse_days_rate(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """Parse, apply ``--quick`` (1 day at 25 Hz) and check the sizes."""
     args = parser.parse_args(argv)
     if args.quick:
-        args.days, args.rate = 1, 25
-    if args.days < 1 or args.rate < 1:
-        parser.error("--days and --rate must be at least 1")
+        args.days, args.rate = 1, type(args.rate)(25)
+    if args.days < 1 or args.rate <= 0:
+        parser.error("--days must be at least 1 and --rate positive")
     return args
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = days_rate_arguments(
+        "psoas storage benchmark: ingest and read-back of days of 6-axis IMU samples.",
+        PHASES,
+        DOC,
+    )
+    return parse_days_rate(parser, argv)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -58,13 +58,23 @@ import pandas as pd
 import psutil
 
 try:  # run as a module (python -m benchmarks.sitting) or as a script
-    from benchmarks.run import MemoryProbe, figures_markdown, machine_info, met, write_doc
-except ImportError:  # pragma: no cover - depends on how it is started
-    from run import (  # type: ignore[no-redef]
+    from benchmarks.run import (
         MemoryProbe,
+        days_rate_arguments,
         figures_markdown,
         machine_info,
         met,
+        parse_days_rate,
+        write_doc,
+    )
+except ImportError:  # pragma: no cover - depends on how it is started
+    from run import (  # type: ignore[no-redef]
+        MemoryProbe,
+        days_rate_arguments,
+        figures_markdown,
+        machine_info,
+        met,
+        parse_days_rate,
         write_doc,
     )
 
@@ -754,35 +764,10 @@ def _notes(fig: dict[str, Any]) -> list[str]:
 
 # -- command line --------------------------------------------------------------------------------
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description="psoas sitting-analysis benchmark against scikit-digital-health."
+    parser = days_rate_arguments(
+        "psoas sitting-analysis benchmark against scikit-digital-health.", PHASES, DOC, float
     )
-    parser.add_argument("--days", type=int, default=7, help="local days (default 7)")
-    parser.add_argument("--rate", type=float, default=100.0, help="sample rate, Hz (default 100)")
-    parser.add_argument(
-        "--out-dir",
-        type=Path,
-        default=None,
-        help="where to create the working directory (default: the system temp dir)",
-    )
-    parser.add_argument("--keep", action="store_true", help="keep the working directory")
-    parser.add_argument(
-        "--quick", action="store_true", help="smoke run: 1 day at 25 Hz (overrides --days/--rate)"
-    )
-    parser.add_argument(
-        "--write-doc",
-        action="store_true",
-        help=f"rewrite the section between the markers of {DOC.relative_to(REPO)}",
-    )
-    parser.add_argument("--phase", choices=PHASES, help=argparse.SUPPRESS)
-    parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.days, args.rate = 1, 25.0
-    if args.days < 1 or args.rate <= 0:
-        parser.error("--days must be at least 1 and --rate positive")
-    return args
+    return parse_days_rate(parser, argv)
 
 
 def _phases(work: Path, days: int, rate_hz: float) -> Iterator[tuple[str, dict[str, Any]]]:

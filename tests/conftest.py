@@ -59,6 +59,19 @@ def recording() -> RecordingInfo:
     return RecordingInfo(DeviceInfo("imu1", tz="Europe/Berlin", placement="thigh"), source="test")
 
 
+def mutate_bytes(data: bytes, kind: str, where: float, value: int) -> bytes:
+    """A fuzzing mutation of ``data``: ``truncate`` at the fraction ``where`` of its length, or
+    ``flip`` bits of the byte there (``value`` picks which)."""
+    buf = bytearray(data)
+    pos = int(where * (len(buf) - 1))
+    if kind == "truncate":
+        return bytes(buf[:pos])
+    if kind == "flip":
+        buf[pos] ^= (value % 255) + 1
+        return bytes(buf)
+    raise ValueError(f"unknown mutation {kind!r}")
+
+
 def shared_file(relative: str) -> Path:
     """A file of ../shared/data; missing is a failure under CI, a skip on a developer machine."""
     path = SHARED_DATA / relative

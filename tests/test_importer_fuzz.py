@@ -17,7 +17,7 @@ from sensors.importers import ImportOptions, import_file
 from sensors.schema import STANDARD_GRAVITY_MPS2
 from sensors.store import Store
 from tests.apple_health_export import write_export
-from tests.conftest import catalog_dump, imu_frame, tree_snapshot
+from tests.conftest import catalog_dump, imu_frame, mutate_bytes, tree_snapshot
 
 
 def _generic_csv(path: Path) -> Path:
@@ -52,18 +52,15 @@ def originals(tmp_path_factory) -> dict[str, bytes]:
 
 
 def _mutate(data: bytes, kind: str, where: float, value: int) -> bytes:
+    if kind in ("truncate", "flip"):
+        return mutate_bytes(data, kind, where, value)
     buf = bytearray(data)
-    pos = int(where * (len(buf) - 1))
-    if kind == "truncate":
-        return bytes(buf[:pos])
-    if kind == "flip":
-        buf[pos] ^= (value % 255) + 1
-        return bytes(buf)
     if kind == "inflate":  # a huge number where a digit was
         digits = [i for i, c in enumerate(buf) if 48 <= c <= 57]
         at = digits[int(where * (len(digits) - 1))]
         return bytes(buf[:at] + str(10 ** (value % 40)).encode() + buf[at + 1 :])
     # "garbage": a run of random bytes spliced in
+    pos = int(where * (len(buf) - 1))
     noise = np.random.default_rng(value).integers(0, 256, 1 + value % 64, dtype=np.uint8)
     return bytes(buf[:pos] + noise.tobytes() + buf[pos:])
 

@@ -24,7 +24,7 @@ from sensors.importers.axivity import BLOCK_BYTES, HEADER_BYTES
 from sensors.importers.base import Batch, ImportOptions
 from sensors.importers.run import import_file
 from sensors.store import Store
-from tests.conftest import catalog_dump, shared_file, tree_snapshot
+from tests.conftest import catalog_dump, mutate_bytes, shared_file, tree_snapshot
 
 FILES = {"ax3": "ax3_sample.cwa", "ax6": "ax6_sample.cwa", "gnactv": "gnactv_sample.bin"}
 GENEACTIV_UTC_OFFSET_S = -4 * 3600  # the sample's header says "Time Zone:GMT -04:00"
@@ -119,13 +119,9 @@ def test_not_cwa_and_truncated_header_name_the_byte(tmp_path: Path) -> None:
 
 
 def _mutate(data: bytes, kind: str, where: float, value: int) -> bytes:
+    if kind in ("truncate", "flip"):
+        return mutate_bytes(data, kind, where, value)
     buf = bytearray(data)
-    pos = int(where * (len(buf) - 1))
-    if kind == "truncate":
-        return bytes(buf[:pos])
-    if kind == "flip":
-        buf[pos] ^= (value % 255) + 1
-        return bytes(buf)
     # inflate a length / count field: CWA header length, block length or sample count,
     # or a GENEActiv digit
     if data.startswith(b"MD"):

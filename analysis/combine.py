@@ -18,6 +18,7 @@ from analysis.posture import (
     MOVING,
     NO_DATA,
     NON_WEAR,
+    POSTURE_CODES,
     POSTURE_NAMES,
     SEDENTARY,
     STANDING,
@@ -34,8 +35,6 @@ sitting from standing still), walking/running are moving, generic activity is up
 WATCH_MAX_INTERVAL_S: Final = 3600.0
 """A monitoring record covers the time since the previous one, at most an hour."""
 
-_CODE = {name: code for code, name in enumerate(POSTURE_NAMES)}
-
 
 def day_codes(runs: pd.DataFrame, start_ns: int, end_ns: int) -> np.ndarray:
     """Posture code per second of ``[start_ns, end_ns)`` from posture runs; NO_DATA elsewhere."""
@@ -45,7 +44,7 @@ def day_codes(runs: pd.DataFrame, start_ns: int, end_ns: int) -> np.ndarray:
         a = max(0, int((start - start_ns) // EPOCH_NS))
         b = min(n, int((end - start_ns) // EPOCH_NS))
         if b > a:
-            codes[a:b] = _CODE[name]
+            codes[a:b] = POSTURE_CODES[name]
     return codes
 
 

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import posture, signal
+from analysis.combine import day_codes
 from analysis.foot_stride import foot_strides
 from analysis.gait import cadence_strides
 from analysis.posture import (
@@ -38,7 +39,7 @@ from analysis.sitting import (
     runs_of,
     sitting_summary,
 )
-from analysis.steps import StepBand, peak_times
+from analysis.steps import StepBand, count_per_epoch, peak_times
 from analysis.stride import conform, empty_strides
 from analysis.transitions import trunk_transitions
 from analysis.trunk_stride import trunk_strides
@@ -125,10 +126,21 @@ def posture_codes(
     ``acc_g`` is an (n, 3) array or the three axis columns. ``temperature`` (``t`` ns, ``value``
     degrees C; the device's temperature log) confirms non-wear where present.
     """
-    epochs, codes, calibration, orientation, _ = _posture_and_steps(
-        t_ns, acc_g, placement, temperature, with_steps=False
-    )
-    return epochs, codes, calibration, orientation
+    day = _posture_and_steps(t_ns, acc_g, placement, temperature, with_steps=False)
+    return day.epochs, day.codes, day.calibration, day.orientation
+
+
+@dataclass
+class _PostureDay:
+    """What the hour-by-hour pass over a day's samples found."""
+
+    epochs: pd.DataFrame
+    codes: np.ndarray
+    calibration: signal.Calibration | None
+    orientation: posture.Orientation
+    step_t: np.ndarray
+    """Step times (ns), when asked for."""
+    rate_hz: float
 
 
 def _posture_and_steps(
@@ -138,7 +150,7 @@ def _posture_and_steps(
     temperature: pd.DataFrame | None,
     *,
     with_steps: bool,
-) -> tuple[pd.DataFrame, np.ndarray, signal.Calibration | None, posture.Orientation, np.ndarray]:
+) -> _PostureDay:
     """:func:`posture_codes` plus the step times (ns) when ``with_steps``, hour by hour."""
     t_ns = np.asarray(t_ns, dtype=np.int64)
     axes = _axes(acc_g)
@@ -180,7 +192,7 @@ def _posture_and_steps(
     if band is not None and band.usable:
         epoch_t = epochs["t"].to_numpy(np.int64)
         step_t = peak_times(t_ns, band_g, rate_hz, epoch_t, codes == MOVING)
-    return epochs, codes, calibration, orientation, step_t
+    return _PostureDay(epochs, codes, calibration, orientation, step_t, rate_hz)
 
 
 def runs_frame(t_ns: np.ndarray, codes: np.ndarray) -> pd.DataFrame:
@@ -197,14 +209,13 @@ def runs_frame(t_ns: np.ndarray, codes: np.ndarray) -> pd.DataFrame:
 
 def seed_from_runs(tracker: BoutTracker, runs: pd.DataFrame, before_ns: int) -> None:
     """Feed the tracker the previous day's posture runs that end by ``before_ns``."""
+    runs = runs[runs["end"] <= before_ns]
     if runs.empty:
         return
-    codes = {name: code for code, name in enumerate(POSTURE_NAMES)}
-    for start, end, name in runs[["start", "end", "posture"]].itertuples(index=False):
-        if end > before_ns:
-            break
-        n = int((end - start) // EPOCH_NS)
-        tracker.feed(start + np.arange(n, dtype=np.int64) * EPOCH_NS, np.full(n, codes[name]))
+    first = int(runs["start"].min())
+    codes = day_codes(runs, first, before_ns)
+    known = codes != NO_DATA  # missing seconds stay gaps, as in the stored runs
+    tracker.feed(first + np.flatnonzero(known).astype(np.int64) * EPOCH_NS, codes[known])
 
 
 def analyze_imu_day(
@@ -227,15 +238,11 @@ def analyze_imu_day(
     t = samples["t"].to_numpy(np.int64)
     axes = (samples["ax"].to_numpy(), samples["ay"].to_numpy(), samples["az"].to_numpy())
     counts_steps = placement in STEP_PLACEMENTS
-    epochs, codes, calibration, orientation, step_t = _posture_and_steps(
-        t, axes, placement, temperature, with_steps=counts_steps
-    )
-    epoch_t = epochs["t"].to_numpy(np.int64)
-    rate_hz = signal.nominal_rate_hz(t) if len(t) > 1 else 0.0
-    steps = None
-    if counts_steps:
-        epoch_of_step = np.searchsorted(epoch_t, step_t // NS * NS)
-        steps = np.bincount(epoch_of_step, minlength=len(epoch_t)).astype(np.int64)
+    day = _posture_and_steps(t, axes, placement, temperature, with_steps=counts_steps)
+    codes, calibration, orientation = day.codes, day.calibration, day.orientation
+    step_t, rate_hz = day.step_t, day.rate_hz
+    epoch_t = day.epochs["t"].to_numpy(np.int64)
+    steps = count_per_epoch(step_t, epoch_t) if counts_steps else None
     result = analyze_codes(
         epoch_t,
         codes,
@@ -302,6 +309,32 @@ def analyze_foot_day(
     result.summary.update(wear_s=float(inside.sum()) - non_wear_s, non_wear_s=non_wear_s)
     result.non_wear_s, result.strides = non_wear_s, strides
     return result
+
+
+def analyze_day_grid(
+    codes: np.ndarray,
+    placement: str,
+    day_start_ns: int,
+    day_end_ns: int,
+    settings: SittingSettings | None,
+    previous_runs: pd.DataFrame | None,
+    *,
+    method: str,
+) -> DayResult:
+    """:func:`analyze_codes` for one code per second from ``day_start_ns`` (a watch's activity
+    log or the combined timeline, see :func:`analysis.combine.day_codes`); NO_DATA is no data."""
+    epoch_t = day_start_ns + np.arange(len(codes), dtype=np.int64) * EPOCH_NS
+    known = codes != NO_DATA
+    return analyze_codes(
+        epoch_t[known],
+        codes[known],
+        placement,
+        day_start_ns,
+        day_end_ns,
+        settings,
+        previous_runs,
+        method=method,
+    )
 
 
 def analyze_codes(

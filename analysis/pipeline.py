@@ -24,13 +24,13 @@ from analysis.coverage import daily_summary_row
 from analysis.day import (
     DayResult,
     SittingSettings,
-    analyze_codes,
+    analyze_day_grid,
     analyze_foot_day,
     analyze_imu_day,
 )
 from analysis.gait import with_speed
-from analysis.posture import NO_DATA, Orientation
-from analysis.sitting import EPOCH_NS, AlertRules, BoutRules
+from analysis.posture import Orientation
+from analysis.sitting import AlertRules, BoutRules
 from analysis.stride import device_strides, empty_strides
 from analysis.trends import weekly_table
 from sensors.schema import DERIVED_TABLES
@@ -133,7 +133,11 @@ def analyze_device_day(store: Store, device_id: str, day: str, settings: Sitting
     if present and len(samples) and samples[present].isna().all().all():
         samples = samples.drop(columns=present)  # parts without a gyroscope only
     gaps = store.gaps(device_id, start_ns, end_ns)
-    placement = _placement_on(store.recordings(device_id), start_ns, end_ns, device.placement)
+    main = _main_recording(store.recordings(device_id), start_ns, end_ns)
+    placement = device.placement if main is None else str(main["placement"])
+    sensor_height_m = None
+    if main is not None and pd.notna(main["sensor_height_m"]):
+        sensor_height_m = float(main["sensor_height_m"])
     row = {**_NO_SITTING, **daily_summary_row(device_id, day, placement, samples, gaps)}
     key = {"device_id": device_id, "day": day}
     previous_runs = store.read_table("posture_runs", {**key, "day": _day_before(day)})
@@ -151,7 +155,7 @@ def analyze_device_day(store: Store, device_id: str, day: str, settings: Sitting
             settings,
             previous_runs,
             temperature,
-            sensor_height_m=_sensor_height_on(store.recordings(device_id), start_ns, end_ns),
+            sensor_height_m=sensor_height_m,
         )
         if result.orientation.source.startswith("learned"):
             up = ",".join(f"{v:.6f}" for v in result.orientation.up)
@@ -159,13 +163,9 @@ def analyze_device_day(store: Store, device_id: str, day: str, settings: Sitting
     else:
         activity = metrics[metrics["metric"] == "activity_type"]
         if len(activity):
-            runs = watch_runs(activity, start_ns, end_ns)
-            codes = day_codes(runs, start_ns, end_ns)
-            epoch_t = start_ns + np.arange(len(codes), dtype=np.int64) * EPOCH_NS
-            known = codes != NO_DATA
-            result = analyze_codes(
-                epoch_t[known],
-                codes[known],
+            codes = day_codes(watch_runs(activity, start_ns, end_ns), start_ns, end_ns)
+            result = analyze_day_grid(
+                codes,
                 "watch",
                 start_ns,
                 end_ns,
@@ -248,11 +248,8 @@ def combine_day(store: Store, day: str, settings: SittingSettings) -> bool:
         (rank, day_codes(runs[runs["device_id"] == d], start_ns, end_ns)) for rank, d, _ in ranked
     ]
     codes, decided_by = combine(codes_by_rank)
-    epoch_t = start_ns + np.arange(len(codes), dtype=np.int64) * EPOCH_NS
-    known = codes != NO_DATA
-    result = analyze_codes(
-        epoch_t[known],
-        codes[known],
+    result = analyze_day_grid(
+        codes,
         "combined",
         start_ns,
         end_ns,
@@ -320,17 +317,3 @@ def _main_recording(recordings: pd.DataFrame, start_ns: int, end_ns: int) -> pd.
     if overlapping.empty:
         return None
     return overlapping.sort_values("samples").iloc[-1]
-
-
-def _placement_on(recordings: pd.DataFrame, start_ns: int, end_ns: int, default: str) -> str:
-    """Placement of the recording with most samples overlapping ``[start_ns, end_ns)``."""
-    main = _main_recording(recordings, start_ns, end_ns)
-    return default if main is None else str(main["placement"])
-
-
-def _sensor_height_on(recordings: pd.DataFrame, start_ns: int, end_ns: int) -> float | None:
-    """The stored sensor height (m) of the day's main recording, if one was given."""
-    main = _main_recording(recordings, start_ns, end_ns)
-    if main is None or pd.isna(main["sensor_height_m"]):
-        return None
-    return float(main["sensor_height_m"])

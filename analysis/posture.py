@@ -53,6 +53,8 @@ POSTURE_NAMES: Final = (
     "no_data",
     "sedentary",
 )
+POSTURE_CODES: Final = {name: code for code, name in enumerate(POSTURE_NAMES)}
+"""Posture name (as the tables store it) -> code."""
 
 THIGH_SITTING_DEG: Final = 45.0
 """Thigh more than this from vertical is horizontal (sitting or lying); halfway, like

@@ -105,5 +105,12 @@ def steps_per_epoch(
 ) -> np.ndarray:
     """Steps counted in each epoch (start times ``epoch_t_ns``, sorted) that is ``moving``."""
     times = step_times(t_ns, acc_g, rate_hz, epoch_t_ns, moving, epoch_ns)
-    epoch = np.searchsorted(epoch_t_ns, times // epoch_ns * epoch_ns)
+    return count_per_epoch(times, epoch_t_ns, epoch_ns)
+
+
+def count_per_epoch(
+    times_ns: np.ndarray, epoch_t_ns: np.ndarray, epoch_ns: int = 1_000_000_000
+) -> np.ndarray:
+    """How many of ``times_ns`` (each inside one of the epochs) fall in each epoch."""
+    epoch = np.searchsorted(epoch_t_ns, times_ns // epoch_ns * epoch_ns)
     return np.bincount(epoch, minlength=len(epoch_t_ns)).astype(np.int64)

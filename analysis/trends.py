@@ -64,6 +64,11 @@ def gait_mode(cadence_spm: np.ndarray) -> np.ndarray:
     return np.where(np.asarray(cadence_spm) >= RUNNING_CADENCE_SPM, "running", "walking")
 
 
+def stride_modes(strides: pd.DataFrame) -> np.ndarray:
+    """Walking or running for each stride row (no cadence: walking)."""
+    return gait_mode(strides["cadence_spm"].fillna(0).to_numpy())
+
+
 def iso_week(days: pd.Series) -> pd.Series:
     """ISO week labels ``YYYY-Www`` of local days (``YYYY-MM-DD``)."""
     iso = pd.to_datetime(days).dt.isocalendar()
@@ -183,7 +188,7 @@ def weekly_table(strides: pd.DataFrame) -> pd.DataFrame:
     if strides.empty:
         return pd.DataFrame({c: pd.Series(dtype=d) for c, d in WEEKLY_COLUMNS.items()})
     rows: list[dict[str, object]] = []
-    strides = strides.assign(mode=gait_mode(strides["cadence_spm"].fillna(0).to_numpy()))
+    strides = strides.assign(mode=stride_modes(strides))
     for (device_id, source, mode), group in strides.groupby(["device_id", "source", "mode"]):
         prepared = prepare(group)
         if prepared is None:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 from rich.table import Table
 
-from analysis.trends import compare_weeks, trend
+from analysis.trends import compare_weeks, stride_modes, trend
 from psoas.console import err, out
 from sensors.errors import UsageError
 from sensors.store import Store
@@ -62,16 +61,10 @@ def print_trends(store: Store, device: str | None, compare: tuple[str, str] | No
         out.print(trend(group).statement, highlight=False)
         if compare is not None:
             strides = store.read_table("strides", {"device_id": device_id, "source": source})
-            strides = strides[_mode_of(strides) == mode]
+            strides = strides[stride_modes(strides) == mode]
             result = compare_weeks(strides, *compare)
             if result is not None:
                 out.print(str(result["statement"]), highlight=False)
-
-
-def _mode_of(strides: pd.DataFrame) -> np.ndarray:
-    from analysis.trends import gait_mode
-
-    return gait_mode(strides["cadence_spm"].fillna(0).to_numpy())
 
 
 def parse_compare(text: str | None) -> tuple[str, str] | None:

@@ -353,12 +353,14 @@ def run_phase(name: str, work: Path, days: int, rate_hz: int) -> dict[str, Any]:
     return result
 
 
-def spawn_phase(name: str, work: Path, days: int, rate_hz: int) -> dict[str, Any]:
-    """Run phase ``name`` in a fresh interpreter and return its measurements."""
+def spawn_phase(
+    name: str, work: Path, days: int, rate_hz: float, script: Path = Path(__file__)
+) -> dict[str, Any]:
+    """Run phase ``name`` of benchmark ``script`` in a fresh interpreter; its measurements."""
     out = work / f"{name}.json"
     cmd = [
         sys.executable,
-        str(Path(__file__).resolve()),
+        str(script.resolve()),
         "--phase",
         name,
         "--work",
@@ -366,7 +368,7 @@ def spawn_phase(name: str, work: Path, days: int, rate_hz: int) -> dict[str, Any
         "--days",
         str(days),
         "--rate",
-        str(rate_hz),
+        repr(rate_hz),
         "--result",
         str(out),
     ]
@@ -634,24 +636,40 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parse_days_rate(parser, argv)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+def run_phases(
+    args: argparse.Namespace,
+    script: Path,
+    phases: tuple[str, ...],
+    run_one: Callable[[str, Path, int, float], dict[str, Any]],
+    prefix: str,
+) -> tuple[dict[str, str], dict[str, dict[str, Any]]] | None:
+    """The day-based benchmarks' driver. In a phase process (``--phase``) run that phase with
+    ``run_one`` and write its result: returns None. Otherwise make the working directory, run
+    every phase of ``script`` in a fresh interpreter, remove the directory unless ``--keep``:
+    returns (machine, results by phase)."""
     if args.phase:
-        result = run_phase(args.phase, args.work, args.days, args.rate)
-        args.result.write_text(json.dumps(result))
-        return 0
-
+        args.result.write_text(json.dumps(run_one(args.phase, args.work, args.days, args.rate)))
+        return None
     if args.out_dir is not None:
         args.out_dir.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="psoas-bench-", dir=args.out_dir))
+    work = Path(tempfile.mkdtemp(prefix=prefix, dir=args.out_dir))
     try:
         machine = machine_info(work)
-        results = {name: spawn_phase(name, work, args.days, args.rate) for name in PHASES}
+        results = {p: spawn_phase(p, work, args.days, args.rate, script) for p in phases}
     finally:
         if args.keep:
             print(f"kept {work}", file=sys.stderr)
         else:
             shutil.rmtree(work, ignore_errors=True)
+    return machine, results
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    ran = run_phases(args, Path(__file__), PHASES, run_phase, "psoas-bench-")
+    if ran is None:
+        return 0
+    machine, results = ran
     figures = summarize(results, args.days, args.rate)
     command = (
         "./run bench --quick"

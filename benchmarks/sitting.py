@@ -41,15 +41,11 @@ import argparse
 import datetime as dt
 import gc
 import itertools
-import json
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -62,9 +58,9 @@ try:  # run as a module (python -m benchmarks.sitting) or as a script
         MemoryProbe,
         days_rate_arguments,
         figures_markdown,
-        machine_info,
         met,
         parse_days_rate,
+        run_phases,
         write_doc,
     )
 except ImportError:  # pragma: no cover - depends on how it is started
@@ -72,9 +68,9 @@ except ImportError:  # pragma: no cover - depends on how it is started
         MemoryProbe,
         days_rate_arguments,
         figures_markdown,
-        machine_info,
         met,
         parse_days_rate,
+        run_phases,
         write_doc,
     )
 
@@ -447,17 +443,6 @@ def run_phase(name: str, work: Path, days: int, rate_hz: float) -> dict[str, Any
     return result
 
 
-def spawn_phase(name: str, work: Path, days: int, rate_hz: float) -> dict[str, Any]:
-    """Run phase ``name`` in a fresh interpreter and return its measurements."""
-    out = work / f"{name}.json"
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--phase", name]
-    cmd += ["--work", str(work), "--days", str(days), "--rate", repr(rate_hz)]
-    cmd += ["--result", str(out)]
-    print(f"{name} ...", file=sys.stderr, flush=True)
-    subprocess.run(cmd, check=True)
-    return json.loads(out.read_text())
-
-
 # -- the report ----------------------------------------------------------------------------------
 def summarize(results: dict[str, dict[str, Any]], days: int, rate_hz: float) -> dict[str, Any]:
     """Turn the phases' raw measurements into the reported figures."""
@@ -770,29 +755,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parse_days_rate(parser, argv)
 
 
-def _phases(work: Path, days: int, rate_hz: float) -> Iterator[tuple[str, dict[str, Any]]]:
-    for name in PHASES:
-        yield name, spawn_phase(name, work, days, rate_hz)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.phase:
-        result = run_phase(args.phase, args.work, args.days, args.rate)
-        args.result.write_text(json.dumps(result))
+    ran = run_phases(args, Path(__file__), PHASES, run_phase, "psoas-sitting-bench-")
+    if ran is None:
         return 0
-
-    if args.out_dir is not None:
-        args.out_dir.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="psoas-sitting-bench-", dir=args.out_dir))
-    try:
-        machine = machine_info(work)
-        results = dict(_phases(work, args.days, args.rate))
-    finally:
-        if args.keep:
-            print(f"kept {work}", file=sys.stderr)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+    machine, results = ran
     figures = summarize(results, args.days, args.rate)
     command = ".venv/bin/python benchmarks/sitting.py"
     if args.quick:

@@ -35,13 +35,14 @@ of the acceleration into a short, well-posed problem per stride:
      velocity. The velocity must be zero again at the end mid-stance; the residual is removed
      in proportion to the error accumulated so far (see *Drift model*) and the corrected velocity
      is integrated to position.
-4. **Stride parameters** (:func:`foot_strides`): stride length = horizontal displacement between
-   the two mid-stances; stride time = time between them; speed = length / time; cadence =
-   120 / stride time (steps of both feet per minute); clearance = highest sensor position above
-   the start height; uncertainty = the horizontal displacement the drift removal took away. A
-   movement that is not gait (shorter than ``MIN_STRIDE_LENGTH_M``, faster than
-   ``MAX_SPEED_MPS``, or needing a drift correction above ``MAX_DRIFT_FRACTION`` of its length)
-   is not reported.
+4. **Stride parameters** (:func:`foot_strides`): stride length = horizontal displacement of the
+   heel (see *Robustness*, heel reference; of the sensor when its lever arm is not estimable or
+   ``reference="sensor"``) between the two mid-stances; stride time = time between them;
+   speed = length / time; cadence = 120 / stride time (steps of both feet per minute);
+   clearance = highest sensor position above the start height; uncertainty = the horizontal
+   displacement the drift removal took away. A movement that is not gait (shorter than
+   ``MIN_STRIDE_LENGTH_M``, faster than ``MAX_SPEED_MPS``, or needing a drift correction above
+   ``MAX_DRIFT_FRACTION`` of its length) is not reported.
 
 Drift model
 -----------
@@ -88,8 +89,22 @@ Robustness
   (``MAX_DRIFT_FRACTION``).
 - Standing, sitting and lying contain no swing, hence no stride; fidgeting, foot tapping and knee
   bouncing move the foot by less than ``MIN_STRIDE_LENGTH_M``.
-- Each stride is measured at the sensor. While the foot turns a lot within one stride (a 180 deg
-  turn) the heel, the toes and the sensor move by different distances.
+- Heel reference. While the foot turns within a stride the heel, the toes and the sensor move
+  by different distances (a 166 deg turn in the gaitmap sample: heel 0.47 m, sensor 0.28 m).
+  Stride length is reported at the heel (as motion capture and clinics define it) when the
+  sensor-to-heel lever arm r can be estimated from the recording itself: between initial contact
+  (the impact, largest specific force within ``ROCKER_SEARCH_S`` before foot-flat) and foot-flat
+  (start of the rest) the foot rotates about its heel (Perry's heel rocker), so the sensor-frame
+  velocity is w x rho, rho = sensor - pivot constant; rho is a least-squares fit per stride
+  (:func:`_heel_pivot`; roll and yaw during the rocker make the lateral part observable, a
+  ridge sends an unobservable part to 0) and r = -median over the strides
+  (:func:`heel_lever_arm`, with plausibility bounds ``LEVER_*``; otherwise the sensor is
+  reported). The heel's displacement is the sensor's plus Rz(dpsi) L1 r - L0 r
+  (:meth:`StrideTrajectories.point_displacement_m`), zero without a turn. What is estimated is
+  the pivot of the heel's floor contact (posterior-lateral edge of the sole), not the heel marker
+  on the back of the calcaneus: on the gaitmap sample 4.2 / 5.2 cm horizontal (left / right)
+  where the motion capture implies 8.7 / 8.2 cm to the marker, so the 166 deg stride reads 0.35 m
+  (sensor 0.28, heel marker 0.47). No constant was fitted to any recording.
 
 Constants and where they come from
 ----------------------------------
@@ -112,6 +127,12 @@ Constants and where they come from
 - ``ORIENT_WINDOW_S`` = 0.05 s: half-width of the rest window averaged for the attitude at the
   stride's ends (about ten samples at 200 Hz against noise, short against the stance).
 - ``DRIFT_FLOOR_MPS2`` = 2 m/s^2: see *Drift model*.
+- ``ROCKER_SEARCH_S`` = 0.3 s (the heel rocker lasts ~0.1 s, Perry 1992), ``ROCKER_SKIP_S`` =
+  0.01 s (the impact sample is no rotation), ``ROCKER_MIN_DPS`` = 100 deg/s, ``ROCKER_MIN_FIT``
+  = 0.5 (the rotation explains half the velocity), ``ROCKER_RIDGE`` = 1e-3, ``MIN_LEVER_STRIDES``
+  = 5, ``LEVER_MIN_M`` = 0.03 m, ``LEVER_MAX_M`` = 0.25 m (a shoe), ``LEVER_MAX_VERTICAL_M`` =
+  0.15 m (sensor height above the sole): chosen a priori, not tuned; the gaitmap lever arm moves
+  by < 3 mm for a 1-5-sample skip.
 - ``MIN_STRIDE_LENGTH_M`` = 0.2 m, ``MAX_SPEED_MPS`` = 12 m/s, ``MAX_DRIFT_FRACTION`` = 0.5:
   plausibility limits of gait (a stride of gait is longer than a foot; 12 m/s is a sprint; a
   correction of half the stride means the ZUPT assumption failed).
@@ -125,6 +146,8 @@ References
 - A. Rampp, J. Barth, S. Schuelein, K.-G. Gassmann, J. Klucken, B. M. Eskofier, "Inertial
   sensor-based stride parameter calculation from gait sequences in geriatric patients", IEEE
   Trans. Biomed. Eng. 62(4), 2015 (strides between mid-stances, min_vel).
+- J. Perry, *Gait analysis: normal and pathological function*, 1992 (heel, ankle and forefoot
+  rockers).
 - C. M. Kanzler, J. Barth, A. Rampp, H. Schlarb, F. Rott, J. Klucken, B. M. Eskofier, "Inertial
   sensor based and shoe size independent gait analysis including heel and toe clearance
   estimation", IEEE EMBC 2015 (per-stride integration, linear velocity drift removal).
@@ -141,9 +164,11 @@ from scipy.ndimage import uniform_filter1d
 
 __all__ = [
     "STRIDE_COLUMNS",
+    "HeelLever",
     "StrideTrajectories",
     "foot_strides",
     "gyro_activity_dps",
+    "heel_lever_arm",
     "integrate_strides",
     "segment_strides",
     "strapdown_stride",
@@ -164,6 +189,15 @@ MAX_STRIDE_S: Final = 3.0
 STANCE_SEARCH_S: Final = 0.5
 ORIENT_WINDOW_S: Final = 0.05
 DRIFT_FLOOR_MPS2: Final = 2.0
+ROCKER_SEARCH_S: Final = 0.3
+ROCKER_SKIP_S: Final = 0.01
+ROCKER_MIN_DPS: Final = 100.0
+ROCKER_MIN_FIT: Final = 0.5
+ROCKER_RIDGE: Final = 1e-3
+MIN_LEVER_STRIDES: Final = 5
+LEVER_MIN_M: Final = 0.03
+LEVER_MAX_M: Final = 0.25
+LEVER_MAX_VERTICAL_M: Final = 0.15
 MIN_STRIDE_LENGTH_M: Final = 0.2
 MAX_SPEED_MPS: Final = 12.0
 MAX_DRIFT_FRACTION: Final = 0.5
@@ -429,6 +463,7 @@ class _Strapdown:
     residual_mps: np.ndarray  # (3, k)
     removed_m: np.ndarray  # (3, k) displacement taken away by the drift removal
     heading_rad: np.ndarray  # (k,)
+    pivot_m: np.ndarray  # (3, k) sensor minus heel-rocker pivot, sensor frame; NaN: no rocker
 
 
 def _strapdown(
@@ -438,12 +473,15 @@ def _strapdown(
     up0: np.ndarray,
     g0_mps2: np.ndarray,
     up1: np.ndarray,
+    rocker: tuple[np.ndarray, np.ndarray, int] | None = None,
 ) -> _Strapdown:
     """Strapdown of k strides padded to a common length m (padded intervals have dt = 0).
 
     ``acc_mps2``, ``gyr_rads`` (3, k, m); ``dt_s`` (k, m - 1); ``up0``/``up1`` (3, k) unit
     gravity directions (sensor frame) at the start / end mid-stance; ``g0_mps2`` (k,) local
-    gravity magnitude at the start.
+    gravity magnitude at the start; ``rocker`` the heel-rocker windows ``(lo, hi, width)``
+    (stride-local sample indices [lo, hi), hi the foot-flat sample, width >= max(hi - lo)) for
+    :func:`_heel_pivot` (NaN pivots when omitted).
     """
     q = _attitude(
         _level_quat(up0), _rotvec_to_quat(0.5 * (gyr_rads[..., 1:] + gyr_rads[..., :-1]) * dt_s)
@@ -474,7 +512,49 @@ def _strapdown(
     weight = intensity / np.where(intensity[:, -1:] > 0, intensity[:, -1:], 1.0)
     v -= residual[:, :, None] * weight
     removed = residual * _cumtrapz(weight, dt_s)[:, -1]
-    return _Strapdown(_cumtrapz(v, dt_s), v, residual, removed, heading)
+    pivot = np.full((3, k), np.nan) if rocker is None else _heel_pivot(q, v, gyr_rads, *rocker)
+    return _Strapdown(_cumtrapz(v, dt_s), v, residual, removed, heading, pivot)
+
+
+def _heel_pivot(
+    q: np.ndarray, v: np.ndarray, gyr_rads: np.ndarray, lo: np.ndarray, hi: np.ndarray, width: int
+) -> np.ndarray:
+    """Sensor position relative to the heel-rocker pivot (3, k), sensor frame (m); NaN if none.
+
+    Within the window [lo, hi) of each stride (initial contact to foot-flat, ``hi`` the foot-flat
+    sample) the foot rotates about its heel, so the sensor velocity in the sensor frame is
+    v = w x rho with rho = sensor - pivot, constant in the sensor frame. The velocity is taken
+    relative to the one at foot-flat (the rest that follows anchors it, so only ~0.1 s of
+    integration error enters) and rotated into the sensor frame; rho solves the least-squares
+    normal equations N rho = c with N = sum(|w|^2 I - w w^T), c = sum(v x w), with a ridge of
+    ``ROCKER_RIDGE`` trace(N) that sends an unobservable direction (a pure pitch rotation does not
+    see the lateral offset) to 0. A stride's estimate is kept when the window has >= 3 samples, a
+    peak rate >= ``ROCKER_MIN_DPS`` and the rotation explains at least ``ROCKER_MIN_FIT`` of the
+    velocity's energy (1 - residual / sum |v|^2).
+    """
+    k = len(lo)
+    j = lo[:, None] + np.arange(width)[None, :]
+    inside = j < hi[:, None]
+    j = np.minimum(j, hi[:, None])
+
+    def take(x: np.ndarray) -> np.ndarray:
+        return np.take_along_axis(x, np.broadcast_to(j, (len(x), k, width)), axis=2)
+
+    vf = v[:, np.arange(k), hi]
+    qc = take(q) * np.array([1.0, -1.0, -1.0, -1.0])[:, None, None]
+    vs = _qrotate(qc, take(v) - vf[:, :, None]) * inside
+    w = take(gyr_rads) * inside
+    ww = np.einsum("ikw,ikw->k", w, w)
+    n_mat = ww[:, None, None] * np.eye(3) - np.einsum("ikw,jkw->kij", w, w)
+    c = _cross(vs, w).sum(axis=2).T  # (k, 3)
+    vv = np.einsum("ikw,ikw->k", vs, vs)
+    ridge = ROCKER_RIDGE * np.trace(n_mat, axis1=1, axis2=2) + 1e-12
+    rho = np.linalg.solve(n_mat + ridge[:, None, None] * np.eye(3), c[:, :, None])[:, :, 0]
+    resid = vv - 2.0 * np.einsum("ki,ki->k", rho, c) + np.einsum("ki,kij,kj->k", rho, n_mat, rho)
+    fit = 1.0 - resid / np.where(vv > 0, vv, np.inf)
+    peak = np.sqrt(np.max(np.einsum("ikw,ikw->kw", w, w), axis=1, initial=0.0))
+    ok = (inside.sum(axis=1) >= 3) & (peak >= np.deg2rad(ROCKER_MIN_DPS)) & (fit >= ROCKER_MIN_FIT)
+    return np.where(ok[None, :], rho.T, np.nan)
 
 
 @dataclass(frozen=True)
@@ -490,7 +570,12 @@ class StrideTrajectories:
     - ``duration_s`` (k,): stride time;
     - ``heading_change_rad`` (k,): turn of the foot over the stride (positive = to the left about
       the vertical): the level frame of a stride starting where this one ends is this one's turned
-      by it, so contiguous strides chain into a path.
+      by it, so contiguous strides chain into a path;
+    - ``start_up`` / ``end_up`` (k, 3): unit gravity direction (up) in the sensor frame at the
+      start / end mid-stance (they define the level frames);
+    - ``pivot_offset_m`` (k, 3): the sensor's position relative to the pivot of the stride's heel
+      rocker, in the sensor frame (m), NaN where the stride has no usable heel rocker (see
+      :func:`heel_lever_arm`).
     """
 
     displacement_m: np.ndarray
@@ -499,6 +584,9 @@ class StrideTrajectories:
     drift_removed_m: np.ndarray
     duration_s: np.ndarray
     heading_change_rad: np.ndarray
+    start_up: np.ndarray
+    end_up: np.ndarray
+    pivot_offset_m: np.ndarray
 
     @property
     def length_m(self) -> np.ndarray:
@@ -509,6 +597,86 @@ class StrideTrajectories:
     def uncertainty_m(self) -> np.ndarray:
         """Horizontal displacement removed by the drift correction (m)."""
         return np.hypot(self.drift_removed_m[:, 0], self.drift_removed_m[:, 1])
+
+    def point_displacement_m(self, offset_m: np.ndarray) -> np.ndarray:
+        """Displacement (k, 3) of the point of the foot at ``offset_m`` (3,) from the sensor.
+
+        ``offset_m`` in the sensor frame (m), e.g. the heel from :func:`heel_lever_arm`. In the
+        stride's level frame the point is at L0 r at the start and Rz(dpsi) L1 r at the end (L0,
+        L1 the levelling rotations of the two mid-stances, dpsi the heading change), so its
+        displacement is the sensor's plus Rz(dpsi) L1 r - L0 r: for a foot flat at both ends
+        (L0 = L1) the horizontal part of the added term is (Rz(dpsi) - I) r_h, zero for a stride
+        without turn and of length 2 |r_h| sin(|dpsi| / 2). Contiguous strides chain as the sensor
+        displacements do (the added terms telescope).
+        """
+        r = np.asarray(offset_m, dtype=np.float64).reshape(3, 1)
+        k = len(self.heading_change_rad)
+        start = _qrotate(_level_quat(self.start_up.T), np.broadcast_to(r, (3, k)))
+        end = _qrotate(_level_quat(self.end_up.T), np.broadcast_to(r, (3, k)))
+        c, s = np.cos(self.heading_change_rad), np.sin(self.heading_change_rad)
+        turned = np.stack([c * end[0] - s * end[1], s * end[0] + c * end[1], end[2]])
+        return self.displacement_m + (turned - start).T
+
+
+@dataclass(frozen=True)
+class HeelLever:
+    """The sensor-to-heel lever arm of a recording, estimated by :func:`heel_lever_arm`.
+
+    ``offset_m`` (3,) heel minus sensor in the sensor frame (m), or None when it could not be
+    estimated (then strides are measured at the sensor); ``n_strides`` the strides whose heel
+    rocker went into the estimate; ``horizontal_m`` / ``vertical_m`` the offset's horizontal and
+    vertical parts with the foot flat (NaN when there is none); ``note`` how it was obtained or
+    why not.
+    """
+
+    offset_m: np.ndarray | None
+    n_strides: int
+    horizontal_m: float
+    vertical_m: float
+    note: str
+
+
+def heel_lever_arm(traj: StrideTrajectories, use: np.ndarray | None = None) -> HeelLever:
+    """Sensor-to-heel lever arm from the heel rockers of a recording's strides (IMU data only).
+
+    Per stride, :attr:`StrideTrajectories.pivot_offset_m` is the sensor's position relative to
+    the point the foot pivots about between initial contact and foot-flat (Perry's heel rocker);
+    the recording's lever arm is minus the component-wise median over the strides ``use`` (bool
+    (k,), default all) that have one. It is returned only when at least ``MIN_LEVER_STRIDES``
+    strides contribute and, with the foot flat (median start attitude), its horizontal length is
+    within [``LEVER_MIN_M``, ``LEVER_MAX_M``] and its vertical part at most
+    ``LEVER_MAX_VERTICAL_M`` with the heel below the sensor: the pivot is the heel's contact with
+    the floor, so it lies below a shoe-mounted sensor by the sensor's height above the sole; a
+    sensor on the heel needs no correction; a longer arm than a shoe, or a pivot under the floor,
+    means the rotation did not happen about the heel (the simulator's foot, which pitches about
+    the sensor itself at the end of its swing, gives a "pivot" 20-26 cm below the sensor and is
+    measured at the sensor). Otherwise ``offset_m`` is None and the note says why.
+    """
+    pivots = traj.pivot_offset_m
+    sel = np.isfinite(pivots).all(axis=1)
+    if use is not None:
+        sel &= np.asarray(use, dtype=bool)
+    n = int(sel.sum())
+    if n < MIN_LEVER_STRIDES:
+        note = f"sensor: {n} heel rockers (< {MIN_LEVER_STRIDES}) to estimate the heel from"
+        return HeelLever(None, n, np.nan, np.nan, note)
+    offset = -np.median(pivots[sel], axis=0)
+    up = _unit(np.median(traj.start_up[sel], axis=0)[None])
+    flat = _qrotate(_level_quat(up.T), offset[:, None])[:, 0]
+    horizontal, vertical = float(np.hypot(flat[0], flat[1])), float(flat[2])
+    if not (LEVER_MIN_M <= horizontal <= LEVER_MAX_M and -LEVER_MAX_VERTICAL_M <= vertical <= 0):
+        note = (
+            f"sensor: the heel-rocker lever arm ({100 * horizontal:.1f} cm horizontal, "
+            f"{100 * vertical:+.1f} cm vertical, {n} strides) is outside the plausible "
+            f"{100 * LEVER_MIN_M:.0f}-{100 * LEVER_MAX_M:.0f} cm horizontal, "
+            f"0 to -{100 * LEVER_MAX_VERTICAL_M:.0f} cm vertical"
+        )
+        return HeelLever(None, n, horizontal, vertical, note)
+    note = (
+        f"heel: lever arm {100 * horizontal:.1f} cm horizontal, {100 * vertical:+.1f} cm "
+        f"vertical, median of {n} heel rockers"
+    )
+    return HeelLever(offset, n, horizontal, vertical, note)
 
 
 def _rest_mean(acc_g: np.ndarray, idx: np.ndarray, half: int, rest: np.ndarray) -> np.ndarray:
@@ -555,10 +723,10 @@ def integrate_strides(
     strides = np.asarray(strides, dtype=np.int64).reshape(-1, 2)
     k = len(strides)
     disp, removed, resid = np.zeros((k, 3)), np.zeros((k, 3)), np.zeros((k, 3))
-    clear, heading = np.zeros(k), np.zeros(k)
+    clear, heading, pivot = np.zeros(k), np.zeros(k), np.full((k, 3), np.nan)
     dur = (t_ns[strides[:, 1]] - t_ns[strides[:, 0]]) / NS if k else np.zeros(0)
     if k == 0:
-        return StrideTrajectories(disp, clear, resid, removed, dur, heading)
+        return StrideTrajectories(disp, clear, resid, removed, dur, heading, disp, disp, pivot)
     if rest is None:
         rest = zero_velocity_mask(acc_g, gyro_dps, rate_hz)
     half = max(1, round(ORIENT_WINDOW_S * rate_hz))
@@ -566,6 +734,7 @@ def integrate_strides(
     g0 = np.linalg.norm(f0, axis=1) * G_MPS2
     up0 = _unit(f0)
     up1 = _unit(_rest_mean(acc_g, strides[:, 1], half, rest))
+    rocker_lo, rocker_hi, width = _rocker_windows(acc_g, strides, rest, rate_hz)
     count = strides[:, 1] - strides[:, 0] + 1
     order = np.argsort(count, kind="stable")
     i = 0
@@ -584,13 +753,39 @@ def integrate_strides(
             up0[sel].T,
             g0[sel],
             up1[sel].T,
+            (rocker_lo[sel] - start, rocker_hi[sel] - start, width),
         )
         disp[sel] = sd.position_m[:, :, -1].T
         clear[sel] = sd.position_m[2].max(axis=1)
         resid[sel], removed[sel] = sd.residual_mps.T, sd.removed_m.T
-        heading[sel] = sd.heading_rad
+        heading[sel], pivot[sel] = sd.heading_rad, sd.pivot_m.T
         i = j
-    return StrideTrajectories(disp, clear, resid, removed, dur, heading)
+    return StrideTrajectories(disp, clear, resid, removed, dur, heading, up0, up1, pivot)
+
+
+def _rocker_windows(
+    acc_g: np.ndarray, strides: np.ndarray, rest: np.ndarray, rate_hz: float
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Heel-rocker window [lo, hi) of each stride (global sample indices) and its widest width.
+
+    ``hi`` is foot-flat: the first sample of the rest run holding the stride's end (the end
+    itself when it is not at rest). Initial contact is the impact, the largest specific-force
+    magnitude within ``ROCKER_SEARCH_S`` before foot-flat (inside the stride); the window starts
+    ``ROCKER_SKIP_S`` after it (the impact sample itself is not a rotation about the heel).
+    """
+    start, end = strides[:, 0], strides[:, 1]
+    r0, r1 = _runs(rest)
+    run = np.searchsorted(r0, end, side="right") - 1
+    at_rest = (run >= 0) & rest[end] & (r1[np.maximum(run, 0)] > end) if len(r0) else rest[end]
+    flat = np.where(at_rest, r0[np.maximum(run, 0)] if len(r0) else end, end)
+    flat = np.maximum(flat, start)
+    width = max(3, round(ROCKER_SEARCH_S * rate_hz))
+    lo = np.maximum(start, flat - width)
+    idx = np.minimum(lo[:, None] + np.arange(width)[None, :], len(acc_g) - 1)
+    mag = np.where(idx < flat[:, None], _norm(acc_g)[idx], -1.0)
+    contact = lo + np.argmax(mag, axis=1)
+    rocker_lo = np.minimum(contact + max(1, round(ROCKER_SKIP_S * rate_hz)), flat)
+    return rocker_lo, flat, width
 
 
 def strapdown_stride(
@@ -650,6 +845,7 @@ def foot_strides(
     rate_hz: float,
     *,
     foot: str = "unknown",
+    reference: str = "heel",
 ) -> pd.DataFrame:
     """Every stride of a foot-worn IMU recording with its length, time, speed and clearance.
 
@@ -667,7 +863,19 @@ def foot_strides(
     the velocity drift removal took away (m): the size of the correction the end-of-stride ZUPT
     needed, so a stride whose integration drifted more is less certain; ``source`` =
     "foot_imu". An empty frame with these columns when there is no gait.
+
+    ``reference``: "heel" (default) reports the heel's displacement, as stride length is
+    defined clinically and measured by motion capture (the heel marker), whenever the sensor-to-
+    heel lever arm can be estimated from this recording's heel rockers (:func:`heel_lever_arm`);
+    "sensor" reports the sensor's. The two differ only in turns: the heel term is
+    (Rz(dpsi) - I) r_h for a heading change dpsi and a horizontal lever arm r_h (0.17 m for a
+    166 deg turn and r_h = 8.5 cm). The frame's ``attrs`` record what was done:
+    ``attrs["reference"]`` ("heel" or "sensor"), ``attrs["heel_lever"]`` (the
+    :class:`HeelLever`, also when "sensor" was asked for) and ``attrs["heel_lever_note"]``.
+    Clearance is always the sensor's.
     """
+    if reference not in ("heel", "sensor"):
+        raise ValueError(f"reference={reference!r} must be 'heel' or 'sensor'")
     t_ns, acc_g, gyro_dps = _check_inputs(t_ns, acc_g, gyro_dps, rate_hz)
     finite = np.isfinite(acc_g).all(axis=1) & np.isfinite(gyro_dps).all(axis=1)
     gyro_norm = _norm(gyro_dps)
@@ -675,7 +883,7 @@ def foot_strides(
     rest = _rest(acc_g, activity, rate_hz)
     strides = _segment(t_ns, finite, gyro_norm, activity, rest, rate_hz)
     if len(strides) == 0:
-        return _empty(foot)
+        return _with_lever(_empty(foot), "sensor", _NO_LEVER)
     traj = integrate_strides(t_ns, acc_g, gyro_dps, strides, rate_hz, rest=rest)
     length, dur, unc = traj.length_m, traj.duration_s, traj.uncertainty_m
     ok = (
@@ -683,7 +891,12 @@ def foot_strides(
         & (length >= MIN_STRIDE_LENGTH_M)
         & (length <= MAX_SPEED_MPS * dur)
         & (unc <= MAX_DRIFT_FRACTION * length)
-    )
+    )  # plausibility is judged at the sensor, whatever is reported
+    lever = heel_lever_arm(traj, ok)
+    used = "heel" if reference == "heel" and lever.offset_m is not None else "sensor"
+    if used == "heel":
+        heel = traj.point_displacement_m(lever.offset_m)
+        length = np.hypot(heel[:, 0], heel[:, 1])
     s = strides[ok]
     values = {
         "stride_length_m": length[ok],
@@ -693,4 +906,12 @@ def foot_strides(
         "clearance_m": traj.clearance_m[ok],
         "uncertainty_m": unc[ok],
     }
-    return _frame(t_ns[s[:, 0]], t_ns[s[:, 1]], foot, values)
+    return _with_lever(_frame(t_ns[s[:, 0]], t_ns[s[:, 1]], foot, values), used, lever)
+
+
+_NO_LEVER: Final = HeelLever(None, 0, np.nan, np.nan, "sensor: no strides")
+
+
+def _with_lever(frame: pd.DataFrame, used: str, lever: HeelLever) -> pd.DataFrame:
+    frame.attrs.update(reference=used, heel_lever=lever, heel_lever_note=lever.note)
+    return frame

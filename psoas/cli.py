@@ -16,10 +16,12 @@ import typer
 
 from psoas import console
 from psoas.console import err, human_bytes, local_time
+from psoas.context import open_store, state
+from psoas.routine_cli import routine_app
 from sensors.errors import PsoasError, UsageError
 from sensors.importers import ImportOptions
 from sensors.schema import EXPORT_TABLES, PLACEMENTS
-from sensors.store import Store, store_exists
+from sensors.store import store_exists
 from sensors.timeutil import parse_day, system_tz, zone
 
 app = typer.Typer(
@@ -30,12 +32,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-
-class State:
-    home: Path | None = None
-
-
-state = State()
 
 HomeOption = Annotated[
     Path | None,
@@ -60,8 +56,8 @@ def _global(
         logging.getLogger("bumble").setLevel(logging.ERROR)
 
 
-def _open_store() -> Store:
-    return Store.open(state.home)
+_open_store = open_store
+app.add_typer(routine_app, name="routine")
 
 
 @app.command("import")

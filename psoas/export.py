@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -55,20 +55,26 @@ def export(store: Store, table: str, fmt: str, out: str, device: str | None = No
     if fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt!r}; choose csv or parquet")
     frames = table_frames(store, table, device)
+    return write_output(out, lambda sink: _write(frames, fmt, sink, table))
+
+
+def write_output(out: str, write: Callable[[BinaryIO], int]) -> int:
+    """Run ``write`` on stdout (``out`` '-') or on file ``out``, which then holds all of the
+    output or, when ``write`` fails, stays as it was; returns what ``write`` returns."""
     if out == "-":
-        return _write(frames, fmt, sys.stdout.buffer, table)
+        return write(sys.stdout.buffer)
     target = Path(out)
     tmp = target.with_name(f".{target.name}.partial")
     try:
         with open(tmp, "wb") as handle:
-            rows = _write(frames, fmt, handle, table)
+            result = write(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, target)
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
-    return rows
+    return result
 
 
 def _write(frames: Iterator[pd.DataFrame], fmt: str, sink: BinaryIO, table: str) -> int:

@@ -229,6 +229,52 @@ def test_opening_a_version_1_store_drops_only_recomputable_tables(tmp_path):
         assert store.get_meta("keep") == "me"
 
 
+def test_opening_a_version_4_store_keeps_results_and_migrates_the_routine_log(tmp_path):
+    home = tmp_path / "v4"
+    with Store.open(home) as store:
+        store.set_meta("analyzed_until_ns:a", "5")
+        runs = pd.DataFrame(
+            {"device_id": ["a"], "day": ["2026-01-01"], "start": [1], "end": [2], "posture": ["x"]}
+        )
+        store.replace_derived("posture_runs", runs)
+    conn = sqlite3.connect(home / "catalog.sqlite")
+    conn.execute('DROP TABLE "routine_log"')
+    conn.execute(
+        'CREATE TABLE "routine_log" (t INTEGER, day TEXT, activity TEXT, minutes REAL,'
+        " pain_0_10 REAL, note TEXT)"
+    )
+    conn.execute(
+        "INSERT INTO routine_log VALUES (7, '2026-01-02', 'couch stretch', 4.0, 3.0, 'ok'),"
+        " (8, '2026-01-03', NULL, NULL, 5.0, NULL)"
+    )
+    conn.execute("PRAGMA user_version=4")
+    conn.commit()
+    conn.close()
+    with Store.open(home) as store:
+        # analysis results of a version 4 store are still valid: nothing to recompute
+        assert store.get_meta("analyzed_until_ns:a") == "5"
+        assert store.read_table("posture_runs")["posture"].tolist() == ["x"]
+        log = store.read_table("routine_log")
+    assert log.columns.tolist() == list(DERIVED_TABLES["routine_log"])
+    assert log["t"].tolist() == [7, 8] and log["day"].tolist() == ["2026-01-02", "2026-01-03"]
+    assert log["item"].tolist() == ["couch stretch", ""]
+    assert log["minutes"].iloc[0] == 4.0 and log["value"].tolist() == [3.0, 5.0]
+    assert log["note"].tolist() == ["ok", ""] and set(log["kind"]) == {"note"}
+    assert log["entry_id"].is_unique and not log["deleted"].any()
+
+
+def test_derived_rows_are_appended_all_or_nothing(store):
+    row = {c: [None] for c in DERIVED_TABLES["routine_log"]}
+    row.update(entry_id=["e1"], version=[1], t=[1], day=["2026-01-01"], deleted=[False])
+    first = pd.DataFrame(row)
+    store.append_derived("routine_log", first)
+    store.append_derived("routine_log", first.assign(version=2, t=2))
+    assert store.read_table("routine_log")["version"].tolist() == [1, 2]
+    with pytest.raises(SchemaError, match="missing column"):
+        store.append_derived("routine_log", first.drop(columns=["note"]))
+    assert len(store.read_table("routine_log")) == 2
+
+
 def test_unknown_derived_table_is_a_usage_error(store):
     with pytest.raises(UsageError, match="unknown table"):
         store.read_table("nope")

@@ -14,9 +14,14 @@ from sensors.errors import StoreError
 from sensors.schema import DERIVED_TABLES
 from sensors.store.home import FILE_MODE
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """1: first store; 2: sitting analysis (bouts, posture runs, alerts, sitting daily summary);
-3: trunk sit-to-stand transitions; 4: strides per source and pace-adjusted weekly strides."""
+3: trunk sit-to-stand transitions; 4: strides per source and pace-adjusted weekly strides;
+5: the versioned routine log (entries, edits as new versions)."""
+
+ANALYSIS_CHANGED_IN = 4
+"""The last schema version that changed the columns of :data:`ANALYSIS_TABLES`: stores older
+than it drop them on upgrade (a full re-analysis); newer ones keep their results."""
 
 ANALYSIS_TABLES = (
     "sitting_bouts",
@@ -95,6 +100,25 @@ def derived_table_sql(name: str) -> str:
     return f'CREATE TABLE IF NOT EXISTS "{name}" ({columns});'
 
 
+def _migrate_routine_log(conn: sqlite3.Connection) -> None:
+    """Bring a routine log of schema < 5 (``t, day, activity, minutes, pain_0_10, note``) into
+    the versioned layout: each old row becomes a ``note`` entry that keeps every value (inside the
+    upgrade's transaction, so nothing the user logged is lost)."""
+    columns = [row[1] for row in conn.execute('PRAGMA table_info("routine_log")')]
+    if "activity" not in columns:
+        return
+    conn.execute('ALTER TABLE "routine_log" RENAME TO "routine_log_v4"')
+    conn.execute(derived_table_sql("routine_log"))
+    conn.execute(
+        'INSERT INTO "routine_log" (entry_id, version, t, day, program, kind, item, side, sets,'
+        " reps, seconds, minutes, value, result, note, deleted, origin)"
+        " SELECT 'legacy-' || rowid, 1, t, day, '', 'note', COALESCE(activity, ''), '', NULL,"
+        " NULL, NULL, minutes, pain_0_10, '', COALESCE(note, ''), 0, 'migrated'"
+        ' FROM "routine_log_v4"'
+    )
+    conn.execute('DROP TABLE "routine_log_v4"')
+
+
 def connect(path: Path) -> sqlite3.Connection:
     """Open (creating if needed, mode 0600) the catalog at ``path`` and bring its schema up."""
     if not path.exists():
@@ -115,10 +139,12 @@ def connect(path: Path) -> sqlite3.Connection:
             for statement in CATALOG_TABLES.split(";"):
                 if statement.strip():
                     conn.execute(statement)
-            if version >= 1:  # older analysis tables: recomputed by the next `psoas analyze`
+            if 1 <= version < ANALYSIS_CHANGED_IN:  # recomputed by the next `psoas analyze`
                 for name in ANALYSIS_TABLES:
                     conn.execute(f'DROP TABLE IF EXISTS "{name}"')
                 conn.execute("DELETE FROM meta WHERE key LIKE 'analyzed_until_ns:%'")
+            if 1 <= version < 5:
+                _migrate_routine_log(conn)
             for name in DERIVED_TABLES:
                 conn.execute(derived_table_sql(name))
             conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")

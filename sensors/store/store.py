@@ -277,27 +277,24 @@ class Store:
         """Several :meth:`replace_derived` in one transaction: all of them or none."""
         statements = []
         for table, frame, where in changes:
-            columns = _derived_columns(table)
-            missing = [c for c in columns if c not in frame.columns]
-            if missing:
-                raise SchemaError(f"table {table}: missing column(s) {', '.join(missing)}")
-            clause, params = _where_sql(where or {}, columns)
-            rows = frame[list(columns)].astype(object).where(frame[list(columns)].notna(), None)
-            quoted = ", ".join(f'"{c}"' for c in columns)
-            marks = ", ".join("?" for _ in columns)
+            clause, params = _where_sql(where or {}, _derived_columns(table))
             statements.append(
-                (
-                    f'DELETE FROM "{table}"{clause}',
-                    params,
-                    f'INSERT INTO "{table}" ({quoted}) VALUES ({marks})',
-                    rows,
-                )
+                (f'DELETE FROM "{table}"{clause}', params, *_insert_sql(table, frame))
             )
+        self._write_derived(statements)
+
+    def append_derived(self, table: str, frame: pd.DataFrame) -> None:
+        """Append the rows of ``frame`` to derived ``table`` in one transaction (the routine log
+        is append-only: an edit is a new version of its entry, the old one stays)."""
+        self._write_derived([(None, (), *_insert_sql(table, frame))])
+
+    def _write_derived(self, statements: list[tuple[str | None, tuple, str, pd.DataFrame]]) -> None:
         with self._writer_lock():
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 for delete, params, insert, rows in statements:
-                    self._conn.execute(delete, params)
+                    if delete is not None:
+                        self._conn.execute(delete, params)
                     self._conn.executemany(insert, rows.itertuples(index=False, name=None))
                 self._conn.execute("COMMIT")
             except BaseException:
@@ -806,6 +803,18 @@ def _derived_columns(table: str) -> tuple[str, ...]:
     if table not in DERIVED_TABLES:
         raise UsageError(f"unknown table {table!r}; known tables: {', '.join(DERIVED_TABLES)}")
     return tuple(DERIVED_TABLES[table])
+
+
+def _insert_sql(table: str, frame: pd.DataFrame) -> tuple[str, pd.DataFrame]:
+    """``INSERT`` of derived ``table``'s canonical columns and ``frame``'s rows (NaN as NULL)."""
+    columns = list(_derived_columns(table))
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise SchemaError(f"table {table}: missing column(s) {', '.join(missing)}")
+    rows = frame[columns].astype(object).where(frame[columns].notna(), None)
+    quoted = ", ".join(f'"{c}"' for c in columns)
+    marks = ", ".join("?" for _ in columns)
+    return f'INSERT INTO "{table}" ({quoted}) VALUES ({marks})', rows
 
 
 def _where_sql(where: Mapping[str, Any], columns: tuple[str, ...]) -> tuple[str, tuple[Any, ...]]:

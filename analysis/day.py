@@ -43,6 +43,7 @@ from analysis.steps import StepBand, count_per_epoch, peak_times
 from analysis.stride import conform, empty_strides
 from analysis.transitions import trunk_transitions
 from analysis.trunk_stride import trunk_strides
+from analysis.wrist_gait import wrist_strides
 
 NS = 1_000_000_000
 _NO_TRANSITIONS = pd.DataFrame(
@@ -258,6 +259,10 @@ def analyze_imu_day(
     if placement == "thigh":
         inside_day = (step_t >= day_start_ns) & (step_t < day_end_ns)
         result.strides = cadence_strides(step_t[inside_day], "thigh_cadence")
+    if placement == "wrist" and len(t) > 1:  # cadence from arm swing; never a stride length
+        found = wrist_strides(t, np.column_stack(axes), rate_hz)
+        inside = (found["t"] >= day_start_ns) & (found["t"] < day_end_ns)
+        result.strides = conform(found[inside])
     if placement in TRUNK_PLACEMENTS and len(t) > 1:  # the trunk methods take the whole day
         acc = np.column_stack(axes).astype(np.float32, copy=False)
         found = trunk_transitions(t, acc, rate_hz, epoch_t, codes, orientation)

@@ -9,7 +9,8 @@
   imply (speed x 120 / cadence) is the check: their disagreement is the row's ``uncertainty_m``.
   A stride the watch derived from speed and cadence itself keeps its own source name
   (``<kind>_derived``) so it is never taken for a measurement.
-- Thigh and wrist IMUs give steps, not stride length: no rows (psoas does not invent a length).
+- Thigh and wrist IMUs give steps, not stride length: cadence-only rows
+  (``analysis/gait.py``, ``analysis/wrist_gait.py``); psoas does not invent a length.
 """
 
 from __future__ import annotations

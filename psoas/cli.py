@@ -183,6 +183,23 @@ def trends(
 
 
 @app.command()
+def insights(
+    start_day: Annotated[
+        str | None,
+        typer.Option(help="Day the routine started (default: found from the log)."),
+    ] = None,
+    table: Annotated[
+        str | None, typer.Option(help="Print a table as CSV: daily, weekly or associations.")
+    ] = None,
+) -> None:
+    """How sitting, stride and symptoms moved with the routine: effects with 95 % intervals."""
+    from psoas.insights_report import print_insights
+
+    with _open_store() as store:
+        print_insights(store, parse_day(start_day).isoformat() if start_day else None, table)
+
+
+@app.command()
 def export(
     table: Annotated[str, typer.Argument(help=f"One of: {', '.join(EXPORT_TABLES)}.")],
     format: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",

@@ -59,3 +59,7 @@ class LiveSittingAlerts:
         epochs = signal.epoch_table(t[complete], acc, epoch_s=1.0)
         codes = posture.classify(epochs, self.placement, self.orientation)
         return self.tracker.feed(epochs["t"].to_numpy(np.int64), codes)
+
+    def current_streak(self) -> tuple[int, int] | None:
+        """The sitting streak in progress, ``(start, reached)`` UTC ns, or None."""
+        return self.tracker.current_streak()

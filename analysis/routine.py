@@ -68,7 +68,8 @@ LOG_COLUMNS: Final[Mapping[str, str]] = DERIVED_TABLES["routine_log"]
 KINDS: Final = ("exercise", "session", "symptom", "mobility_test", "habit")
 SIDES: Final = ("left", "right", "both")
 RESULTS: Final = ("yes", "partly", "no")
-ORIGINS: Final = ("cli", "dashboard", "csv")
+ORIGINS: Final = ("cli", "dashboard", "csv", "simulated")
+"""Where an entry was logged; "simulated" marks the demo store's simulated person."""
 
 ID_LENGTH: Final = 16
 """Hex digits of the SHA-1 of the entry key kept as ``entry_id``."""

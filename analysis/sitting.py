@@ -167,6 +167,19 @@ class BoutTracker:
         self._end_bout("end_of_data")
         return self.bouts
 
+    def current_streak(self) -> tuple[int, int] | None:
+        """The streak in progress as ``(start, reached)`` UTC ns: the open bout's start (or the
+        open sitting run's, once it outlasts a flicker) and how far its sitting is known to
+        reach; None while not sitting."""
+        end = self._streak_end()
+        if end is None:
+            return None
+        start = self._bout_start
+        if start is None:
+            assert self._open is not None
+            start = self._open.start
+        return start, end
+
     # -- runs -------------------------------------------------------------------------------------
     def _extend(self, run: Run) -> None:
         open_ = self._open

@@ -6,8 +6,9 @@ from __future__ import annotations
 import sys
 
 from analysis import insights
+from analysis.person import insight_tables
 from psoas.console import err, out
-from psoas.routine_cli import active_program, today
+from psoas.routine_cli import today
 from sensors.errors import UsageError
 from sensors.store import Store
 
@@ -19,13 +20,7 @@ def print_insights(store: Store, start_day: str | None = None, table: str | None
     if table is not None and table not in TABLES:
         raise UsageError(f"--table {table!r}: choose one of {', '.join(TABLES)}")
     log = store.read_table("routine_log")
-    daily, weekly = insights.insight_tables(
-        active_program(store),
-        log,
-        store.read_table("daily_summary"),
-        store.read_table("weekly_stride"),
-        today().isoformat(),
-    )
+    daily, weekly = insight_tables(store, today().isoformat())
     associations = insights.associations(daily, weekly)
     if table is not None:
         frame = {"daily": daily, "weekly": weekly, "associations": associations}[table]

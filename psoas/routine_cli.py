@@ -18,7 +18,8 @@ import typer
 from rich.table import Table
 
 from analysis import adherence, routine
-from analysis.routine_program import Program, default_program, parse_program
+from analysis.person import active_program, log_routine
+from analysis.routine_program import Program, parse_program
 from psoas.console import err, out
 from psoas.context import open_store
 from psoas.export import write_output
@@ -53,32 +54,8 @@ def today() -> dt.date:
     return dt.datetime.now(zone(system_tz())).date()
 
 
-# -- the program -------------------------------------------------------------------------------
-def active_program(store: Store) -> Program:
-    """The program in use: the one named by ``psoas routine program use``, else the default."""
-    name = store.get_meta(ACTIVE_PROGRAM_KEY)
-    if not name:
-        return default_program()
-    text = read_program_text(store.home, name)
-    if text is None:
-        raise UsageError(
-            f"the active program {name!r} is missing from {store.home / 'programs'}; add it again "
-            f"with `psoas routine program add FILE` or `psoas routine program use default`"
-        )
-    return parse_program(text, where=f"program {name}")
-
-
-# -- logging -----------------------------------------------------------------------------------
-def log_entries(
-    store: Store, entries: list[routine.Entry], origin: str = "cli", t_ns: int | None = None
-) -> list[str]:
-    """Append the validated ``entries`` to the store's log in one transaction; one message
-    each ("logged", "already logged", "... changed from ... (version 2)")."""
-    log = store.read_table("routine_log")
-    rows, messages = routine.apply(log, entries, t_ns or time.time_ns(), origin)
-    if not rows.empty:
-        store.append_derived("routine_log", rows)
-    return messages
+def log_entries(store: Store, entries: list[routine.Entry], origin: str = "cli") -> list[str]:
+    return log_routine(store, entries, origin)
 
 
 def _side_result(text: str, option: str) -> tuple[str, str]:
@@ -118,10 +95,9 @@ def log_command(
         program = active_program(store)
 
         def entry(kind: str, item: str, **fields: object) -> routine.Entry:
-            found = routine.validate_entry(
+            return routine.validate_entry(
                 program, day=day, today=now, kind=kind, item=item, note=note, **fields
             )
-            return _with_program(found, program)
 
         entries = []
         if exercise is not None:
@@ -150,10 +126,6 @@ def log_command(
             out.print(message, highlight=False)
 
 
-def _with_program(entry: routine.Entry, program: Program) -> routine.Entry:
-    return routine.Entry(**{**entry.__dict__, "program": program.name})
-
-
 @routine_app.command("done")
 def done_command(
     date: Annotated[
@@ -164,7 +136,7 @@ def done_command(
     day = parse_day(date) if date else today()
     with _store() as store:
         program = active_program(store)
-        entries = [_with_program(e, program) for e in routine.done_entries(program, day, today())]
+        entries = routine.done_entries(program, day, today())
         messages = log_entries(store, entries)
         daily = adherence.daily_adherence(
             program, store.read_table("routine_log"), [day.isoformat()]
@@ -246,7 +218,7 @@ def import_command(
     with _store() as store:
         program = active_program(store)
         entries = routine.parse_log_csv(text, program, today(), where=str(path))
-        messages = log_entries(store, [_with_program(e, program) for e in entries], origin="csv")
+        messages = log_entries(store, entries, origin="csv")
     logged = sum(m.endswith(": logged") for m in messages)
     out.print(f"{path}: {len(entries)} rows, {logged} new, {len(entries) - logged} known or edits")
 

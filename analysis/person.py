@@ -22,6 +22,7 @@ from sensors.errors import UsageError
 from sensors.store import Store
 from sensors.store.programs import ACTIVE_PROGRAM_KEY, read_program_text
 
+NS: Final = 1_000_000_000
 LIVE_WINDOW_S: Final = 4 * 3600
 """How far back the live streak looks (s): a streak longer than this reads as this long."""
 LIVE_STALE_S: Final = 60
@@ -78,11 +79,12 @@ def live_streak(store: Store, device_id: str, now_ns: int | None = None) -> tupl
     if device is None or device.placement not in ("thigh", "lower_back", "chest", "wrist"):
         return None
     now_ns = now_ns or time.time_ns()
-    samples = store.read_samples(
-        device_id, start_ns=now_ns - LIVE_WINDOW_S * 1_000_000_000, columns=["t", "ax", "ay", "az"]
-    )
-    if samples.empty or int(samples["t"].iloc[-1]) < now_ns - LIVE_STALE_S * 1_000_000_000:
+    recent = store.read_samples(device_id, start_ns=now_ns - LIVE_STALE_S * NS, columns=["t"])
+    if recent.empty:  # not streaming: the cheap check first (the banner polls every device)
         return None
+    samples = store.read_samples(
+        device_id, start_ns=now_ns - LIVE_WINDOW_S * NS, columns=["t", "ax", "ay", "az"]
+    )
     settings = sitting_settings(store)
     detector = LiveSittingAlerts(
         device.placement, settings.bouts, settings.alerts, stored_orientation(store, device_id)

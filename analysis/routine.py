@@ -366,6 +366,58 @@ def _optional_number(name: str, value: Any) -> float | None:
     return number
 
 
+def form_entries(
+    program: Program,
+    *,
+    day: dt.date | str,
+    today: dt.date,
+    exercise: str | None = None,
+    sets: float | None = None,
+    reps: float | None = None,
+    seconds: float | None = None,
+    side: str | None = None,
+    session: str | None = None,
+    minutes: float | None = None,
+    habits: Sequence[str] = (),
+    pain: float | None = None,
+    stiffness: float | None = None,
+    hang_test: Mapping[str, str] | None = None,
+    note: str = "",
+) -> list[Entry]:
+    """The entries of one logging form (``psoas routine log`` or the dashboard's form), each
+    validated; the first invalid field raises :class:`UsageError` and nothing is returned. The
+    hang test is ``{side: result}``; amounts belong to the exercise, minutes to the session."""
+
+    def entry(kind: str, item: str, **fields: Any) -> Entry:
+        return validate_entry(
+            program, day=day, today=today, kind=kind, item=item, note=note, **fields
+        )
+
+    entries = []
+    if exercise:
+        entries.append(
+            entry("exercise", exercise, side=side, sets=sets, reps=reps, seconds=seconds)
+        )
+    elif any(v is not None for v in (sets, reps, seconds, side)):
+        raise UsageError("sets/reps/seconds/side: they belong to an exercise; choose one")
+    if session:
+        entries.append(entry("session", session, minutes=minutes))
+    elif minutes is not None:
+        raise UsageError("minutes: they belong to a session (e.g. strength); choose one")
+    entries += [entry("habit", h) for h in habits]
+    for item, value in (("pain", pain), ("stiffness", stiffness)):
+        if value is not None:
+            entries.append(entry("symptom", item, value=value))
+    for test_side, result in (hang_test or {}).items():
+        entries.append(entry("mobility_test", "hang_test", side=test_side, result=result))
+    if not entries:
+        raise UsageError(
+            "nothing to log: give an exercise, a session, a habit, pain, stiffness or the hang "
+            "test (or log the whole routine as done)"
+        )
+    return entries
+
+
 def done_entries(program: Program, day: dt.date | str, today: dt.date) -> list[Entry]:
     """The whole daily routine as prescribed (lower end of every range), one entry per side for
     per-side exercises: what "I did the routine today" logs."""

@@ -403,6 +403,28 @@ def virtual_link(
 
 
 @app.command()
+def dashboard(
+    host: Annotated[str, typer.Option(help="Address to bind (default 127.0.0.1).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.", min=1, max=65535)] = 8050,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            help="Required on every request when binding another address (or set "
+            "$PSOAS_DASHBOARD_TOKEN); open http://HOST:PORT/?token=TOKEN."
+        ),
+    ] = None,
+    demo_store: Annotated[
+        bool,
+        typer.Option("--demo", help="Open the multi-week demo store (built on first use)."),
+    ] = False,
+) -> None:
+    """The dashboard: the day, the weeks, the routine, insights and devices, in your browser."""
+    from psoas.dashboard_cli import run_dashboard
+
+    run_dashboard(state.home, host=host, port=port, token=token, demo=demo_store)
+
+
+@app.command()
 def demo(
     days: Annotated[int, typer.Option(help="Days to simulate (1 = one workday).")] = 1,
     no_dashboard: Annotated[

@@ -90,38 +90,26 @@ def log_command(
 ) -> None:
     """Log what you did and how you feel; everything given is checked before anything is stored."""
     day = parse_day(date) if date else today()
-    now = today()
+    tests = dict(_side_result(text, "--hang-test") for text in hang_test or [])
     with _store() as store:
         program = active_program(store)
-
-        def entry(kind: str, item: str, **fields: object) -> routine.Entry:
-            return routine.validate_entry(
-                program, day=day, today=now, kind=kind, item=item, note=note, **fields
-            )
-
-        entries = []
-        if exercise is not None:
-            entries.append(
-                entry("exercise", exercise, side=side, sets=sets, reps=reps, seconds=seconds)
-            )
-        elif any(v is not None for v in (sets, reps, seconds, side)):
-            raise UsageError("--sets/--reps/--seconds/--side belong to an --exercise")
-        if session is not None:
-            entries.append(entry("session", session, minutes=minutes))
-        elif minutes is not None:
-            raise UsageError("--minutes belongs to a --session")
-        entries += [entry("habit", h) for h in habit or []]
-        for item, value in (("pain", pain), ("stiffness", stiffness)):
-            if value is not None:
-                entries.append(entry("symptom", item, value=value))
-        for text in hang_test or []:
-            test_side, result = _side_result(text, "--hang-test")
-            entries.append(entry("mobility_test", "hang_test", side=test_side, result=result))
-        if not entries:
-            raise UsageError(
-                "nothing to log: give --exercise, --session, --habit, --pain, --stiffness or "
-                "--hang-test (or `psoas routine done` for the whole routine)"
-            )
+        entries = routine.form_entries(
+            program,
+            day=day,
+            today=today(),
+            exercise=exercise,
+            sets=sets,
+            reps=reps,
+            seconds=seconds,
+            side=side,
+            session=session,
+            minutes=minutes,
+            habits=habit or [],
+            pain=pain,
+            stiffness=stiffness,
+            hang_test=tests,
+            note=note,
+        )
         for message in log_entries(store, entries):
             out.print(message, highlight=False)
 

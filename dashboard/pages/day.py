@@ -110,9 +110,9 @@ def live_banner(_tick: int | None, device_id: str | None):
         for dev in devices:
             streak = live_streak(store, dev, now)
             if streak is not None:
-                minutes = (streak[1] - streak[0]) / 60e9
+                minutes, seconds = divmod(round((streak[1] - streak[0]) / 1e9), 60)
                 return dbc.Alert(
-                    f"Live: {dev} — sitting for {minutes:.0f} min",
+                    f"Live: {dev} — sitting for {minutes} min {seconds:02d} s",
                     color="warning",
                     className="live",
                 )

@@ -531,12 +531,16 @@ def insight_tables(
     until_day: str,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The daily and weekly insight tables of a person from the store's tables: adherence to
-    ``program`` on every day from the first logged or measured day to ``until_day``
-    (``YYYY-MM-DD``; days without entries are days without the routine), symptoms, sitting and
+    ``program`` on every day from the first to the last logged or measured day, at most
+    ``until_day`` (``YYYY-MM-DD``; days without entries are days without the routine), symptoms,
+    sitting and
     stride. What ``psoas insights``, the dashboard and the notebooks all use."""
-    firsts = [str(f["day"].min()) for f in (routine_log, daily_summary) if len(f)]
-    first = min(firsts) if firsts else until_day
-    days = pd.date_range(first, max(first, until_day), freq="D").strftime("%Y-%m-%d").tolist()
+    spans = [
+        (str(f["day"].min()), str(f["day"].max())) for f in (routine_log, daily_summary) if len(f)
+    ]
+    first = min((a for a, _ in spans), default=until_day)
+    last = min(until_day, max((b for _, b in spans), default=until_day))  # not past the data
+    days = pd.date_range(first, max(first, last), freq="D").strftime("%Y-%m-%d").tolist()
     adherence_daily = daily_adherence(program, routine_log, days)
     daily = daily_insight_table(adherence_daily, daily_symptoms(routine_log), daily_summary)
     return daily, weekly_insight_table(daily, weekly_stride)

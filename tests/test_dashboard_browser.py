@@ -132,10 +132,10 @@ def _traces(browser, graph_id: str) -> list[dict]:
            const plot = el && el.querySelector('.js-plotly-plot');
            if (!plot || !plot.data) return null;
            const size = v => !v ? 0 : (v.length !== undefined ? v.length : (v.bdata ? 1 : 0));
+           const first = v => size(v) && v[0] !== undefined ? String(v[0]) : '';
            return plot.data.map(t => ({name: t.name || '', type: t.type || '',
                                        n: Math.max(size(t.x), size(t.y), size(t.z)),
-                                       x0: size(t.x) && t.x[0] !== undefined ? String(t.x[0]) : '',
-                                       b0: size(t.base) && t.base[0] !== undefined ? String(t.base[0]) : ''}));""",
+                                       x0: first(t.x), b0: first(t.base)}));""",
         graph_id,
     )
 
@@ -374,7 +374,7 @@ def test_the_live_banner_follows_a_wearable_streaming_into_the_store(tmp_path, b
                     ["live-imu"],
                     tz="UTC",
                     placement="thigh",
-                    live_s=90.0,
+                    live_s=30.0,
                     scan_timeout_s=2.0,
                     commit_every_s=0.5,
                 )

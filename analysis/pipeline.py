@@ -30,6 +30,7 @@ from analysis.day import (
 )
 from analysis.gait import with_speed
 from analysis.posture import Orientation
+from analysis.signal import bin_means
 from analysis.sitting import AlertRules, BoutRules
 from analysis.stride import device_strides, empty_strides
 from analysis.trends import weekly_table
@@ -44,6 +45,8 @@ DEVICE_KINDS = ("watch", "footpod", "phone", "app")
 ORIENTATION_KEY = "orientation:{device_id}"
 ALERT_THRESHOLD_KEY = "alert_threshold_min"
 ALERT_REPEAT_KEY = "alert_repeat_min"
+PREVIEW_BIN_S = 30.0
+"""Bin of the stored day preview (s): 2,880 rows a day, what the dashboard's day view draws."""
 
 DayProgress = Callable[[str, str], None]
 """Called with (device_id, day) before each device-day is analysed."""
@@ -176,7 +179,10 @@ def analyze_device_day(store: Store, device_id: str, day: str, settings: Sitting
     strides = device_strides(metrics, device.kind) if device.kind in DEVICE_KINDS else None
     if result is not None and len(result.strides):
         strides = _with_other_devices_speed(store, device_id, result.strides, start_ns, end_ns)
-    _write_day(store, key, row, result, strides)
+    preview = None
+    if len(samples) and placement != "foot":  # what the dashboard's day view draws
+        preview = bin_means(samples, ["ax", "ay", "az"], PREVIEW_BIN_S)
+    _write_day(store, key, row, result, strides, preview)
 
 
 def _with_other_devices_speed(
@@ -202,6 +208,7 @@ def _write_day(
     row: dict[str, object],
     result: DayResult | None,
     strides: pd.DataFrame | None = None,
+    preview: pd.DataFrame | None = None,
 ) -> None:
     """Replace one device-day's rows in every derived table, in one transaction."""
     tables = ("sitting_bouts", "posture_runs", "transitions", "alerts")
@@ -216,6 +223,7 @@ def _write_day(
             "alerts": result.alerts,
         }
     frames["strides"] = strides if strides is not None else empty_strides()
+    frames["day_preview"] = preview if preview is not None else _empty("day_preview")
     store.replace_derived_tables(
         [
             (name, frame.assign(**key), key if name != "alerts" else {**key, "source": "analysis"})

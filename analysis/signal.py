@@ -36,6 +36,7 @@ was taken from GGIR or other packages.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Final
@@ -852,3 +853,20 @@ def non_wear_periods(
     start = t[run_start]
     end = t[run_end] + epoch_ns
     return pd.DataFrame({"start": start, "end": end, "duration_s": (end - start) / NS})
+
+
+def bin_means(samples: pd.DataFrame, columns: Sequence[str], bin_s: float) -> pd.DataFrame:
+    """Means of ``columns`` over consecutive ``bin_s``-second bins of ``t`` (UTC ns, sorted),
+    each row stamped with its first sample's ``t``; bins without samples are absent. A 100 Hz
+    day (8.6 M rows) takes tens of milliseconds: one pass, no sort."""
+    if samples.empty:
+        return pd.DataFrame({"t": pd.Series(dtype="int64"), **{c: [] for c in columns}})
+    t = samples["t"].to_numpy(np.int64)
+    bins = (t - t[0]) // int(bin_s * 1e9)
+    first = np.concatenate([[0], np.flatnonzero(np.diff(bins)) + 1])
+    counts = np.diff(np.append(first, len(t)))
+    out = {"t": t[first]}
+    for column in columns:
+        values = samples[column].to_numpy(np.float64)
+        out[column] = np.add.reduceat(values, first) / counts
+    return pd.DataFrame(out)

@@ -31,6 +31,7 @@ import plotly.graph_objects as go
 
 from analysis.insights import FINDING, NO_CLEAR, OUTCOMES, STANDARDISED_CHANGE
 from analysis.insights import NOT_ENOUGH as INSIGHT_NOT_ENOUGH
+from analysis.signal import bin_means
 from analysis.trends import NOT_ENOUGH as STRIDE_NOT_ENOUGH
 from analysis.trends import iso_week
 
@@ -191,21 +192,12 @@ def _hours_minutes(seconds: float) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def downsample_mean(samples: pd.DataFrame, columns: list[str], bin_s: float) -> pd.DataFrame:
-    """Mean of ``columns`` over consecutive ``bin_s``-second bins of ``t`` (UTC ns)."""
-    if samples.empty:
-        return pd.DataFrame({"t": pd.Series(dtype="int64"), **{c: [] for c in columns}})
-    t = samples["t"].to_numpy()
-    bins = (t - t[0]) // int(bin_s * 1e9)
-    grouped = samples[columns].groupby(bins).mean()
-    grouped.insert(0, "t", pd.Series(t).groupby(bins).first().to_numpy())
-    return grouped.reset_index(drop=True)
-
-
 def day_acceleration_figure(samples: pd.DataFrame, tz: str, bin_s: float = 10.0) -> go.Figure:
-    """Acceleration of one day (x, y, z in g), averaged over ``bin_s`` seconds, in local time."""
+    """Acceleration of one day (x, y, z in g), averaged over ``bin_s`` seconds, in local time;
+    ``samples`` already binned (the stored day preview, ``attrs["preview"]``) are drawn as
+    they are."""
     axes = [c for c in ("ax", "ay", "az") if c in samples.columns]
-    binned = downsample_mean(samples, axes, bin_s)
+    binned = samples if "preview" in samples.attrs else bin_means(samples, axes, bin_s)
     when = pd.to_datetime(binned["t"], unit="ns", utc=True).dt.tz_convert(tz)
     figure = go.Figure()
     for axis, dash in zip(axes, ("solid", "dash", "dot"), strict=False):

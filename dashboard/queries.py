@@ -85,10 +85,6 @@ def day_view(device_id: str, day: str) -> dict[str, object]:
         runs = s.read_table("posture_runs", where)
         bouts = s.read_table("sitting_bouts", where)
         alerts = s.read_table("alerts", where)
-        device = s.device(device_id)
-        samples = None
-        if device is not None and device.kind == "imu":
-            samples = s.read_samples(device_id, day=day, columns=["t", "ax", "ay", "az"])
     return {
         "tz": tz,
         "start": start,
@@ -97,8 +93,23 @@ def day_view(device_id: str, day: str) -> dict[str, object]:
         "runs": runs,
         "bouts": bouts,
         "alerts": alerts,
-        "samples": samples,
     }
+
+
+def day_samples(device_id: str, day: str) -> tuple[pd.DataFrame, str]:
+    """One device-day's acceleration for display and the device's zone: the stored day
+    preview (``attrs["preview"]``), else — a day analysed before previews existed — its raw
+    samples; empty for devices without raw samples."""
+    with store() as s:
+        device = s.device(device_id)
+        if device is None or device.kind != "imu":
+            return no_samples(), device.tz if device else "UTC"
+        preview = s.read_table("day_preview", {"device_id": device_id, "day": day})
+        if len(preview):
+            preview = preview[["t", "ax", "ay", "az"]]
+            preview.attrs["preview"] = True
+            return preview, device.tz
+        return s.read_samples(device_id, day=day, columns=["t", "ax", "ay", "az"]), device.tz
 
 
 def stride_series() -> list[dict[str, str]]:

@@ -141,6 +141,14 @@ DERIVED_TABLES: Final[Mapping[str, Mapping[str, str]]] = {
         "source": "string",
         "acknowledged": "bool",
     },
+    "day_preview": {  # the day's acceleration for display: PREVIEW_BIN_S means of the raw axes
+        "device_id": "string",
+        "day": "string",
+        "t": "int64",
+        "ax": "float64",
+        "ay": "float64",
+        "az": "float64",
+    },
     "routine_log": {  # append-only: an edit is a new version of the entry (see analysis/routine)
         "entry_id": "string",
         "version": "int64",

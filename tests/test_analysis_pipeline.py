@@ -8,7 +8,8 @@ import pytest
 
 from analysis.coverage import recorded_seconds
 from analysis.pipeline import analyze
-from dashboard.figures import coverage_figure, day_acceleration_figure, downsample_mean
+from analysis.signal import bin_means
+from dashboard.figures import coverage_figure, day_acceleration_figure
 from sensors.store import DeviceInfo, RecordingInfo
 from tests.conftest import T0_NS, imu_frame
 
@@ -34,6 +35,12 @@ def test_analyze_summarises_each_device_day_with_gaps(store):
     assert summary["gap_count"].tolist() == [1, 0]
     assert summary["missing_samples"].tolist() == [30, 0]
     assert summary["placement"].tolist() == ["thigh", "thigh"]
+    # the day preview the dashboard draws: 30 s means of the stored samples, per day
+    preview = store.read_table("day_preview", {"device_id": "d", "day": "2026-01-01"})
+    samples = store.read_samples("d", day="2026-01-01")
+    expected = bin_means(samples, ["ax", "ay", "az"], 30.0)
+    np.testing.assert_array_equal(preview["t"].to_numpy(), expected["t"].to_numpy())
+    np.testing.assert_allclose(preview[["ax", "ay", "az"]], expected[["ax", "ay", "az"]])
 
 
 def test_analyze_only_revisits_days_with_new_data(store):
@@ -48,11 +55,16 @@ def test_analyze_only_revisits_days_with_new_data(store):
     assert len(analyze(store, since=dt.date(2026, 1, 1)).device_days) == 2
 
 
-def test_downsample_mean_bins_by_seconds():
+def test_bin_means_bins_by_seconds():
     frame = imu_frame(1000, rate_hz=100.0, gyro=False)
-    binned = downsample_mean(frame, ["ax"], 1.0)
+    binned = bin_means(frame, ["ax"], 1.0)
     assert len(binned) == 10
     assert binned["ax"].iloc[0] == pytest.approx(frame["ax"].iloc[:100].mean(), rel=1e-6)
+    # bins without samples are absent; each row carries its first sample's time
+    gapped = frame.drop(index=range(200, 400))
+    binned = bin_means(gapped, ["ax"], 1.0)
+    assert len(binned) == 8 and binned["t"].iloc[2] == gapped["t"].iloc[200]
+    assert binned["ax"].iloc[2] == pytest.approx(frame["ax"].iloc[400:500].mean(), rel=1e-6)
 
 
 def test_figures_draw_real_data_and_empty_days():

@@ -63,7 +63,6 @@ def layout(**_query: str) -> html.Div:
     [
         Output("day-title", "children"),
         Output("day-timeline", "figure"),
-        Output("day-acceleration", "figure"),
     ]
     + [Output(f"head-{k.replace(' ', '-')}", "children") for k, _ in HEADLINES]
     + [Output("head-routine", "children")],
@@ -78,10 +77,6 @@ def show_day(device_id: str | None, day: str | None):
     timeline = posture_timeline_figure(
         view["runs"], view["bouts"], view["alerts"], view["tz"], view["start"], view["end"]
     )
-    samples = view["samples"]
-    acceleration = day_acceleration_figure(
-        samples if samples is not None else queries.no_samples(), view["tz"], bin_s=30.0
-    )
     numbers = headline_numbers(view["summary"])
     with queries.store() as store:
         program = active_program(store)
@@ -90,10 +85,18 @@ def show_day(device_id: str | None, day: str | None):
     return [
         f"{day} — {device_id}",
         timeline,
-        acceleration,
         *[numbers.get(k, "—") for k, _ in HEADLINES],
         f"{done:.0%}",
     ]
+
+
+@callback(Output("day-acceleration", "figure"), Input("device", "value"), Input("day", "date"))
+def show_acceleration(device_id: str | None, day: str | None):
+    """The day's raw acceleration as 30 s means (a callback of its own: the only raw read)."""
+    if not device_id or not day:
+        raise dash.exceptions.PreventUpdate
+    samples, tz = queries.day_samples(device_id, day[:10])
+    return day_acceleration_figure(samples, tz, bin_s=30.0)
 
 
 @callback(

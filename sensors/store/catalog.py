@@ -14,10 +14,11 @@ from sensors.errors import StoreError
 from sensors.schema import DERIVED_TABLES
 from sensors.store.home import FILE_MODE
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 """1: first store; 2: sitting analysis (bouts, posture runs, alerts, sitting daily summary);
 3: trunk sit-to-stand transitions; 4: strides per source and pace-adjusted weekly strides;
-5: the versioned routine log (entries, edits as new versions)."""
+5: the versioned routine log (entries, edits as new versions); 6: day previews (30 s means of
+the raw acceleration, for the dashboard)."""
 
 ANALYSIS_CHANGED_IN = 4
 """The last schema version that changed the columns of :data:`ANALYSIS_TABLES`: stores older
@@ -31,6 +32,7 @@ ANALYSIS_TABLES = (
     "daily_summary",
     "strides",
     "weekly_stride",
+    "day_preview",
 )
 """Derived tables that ``psoas analyze`` recomputes from the raw data: an upgrade that changes
 their columns drops them and asks for a full re-analysis. ``gaps`` (from ingest) and

@@ -18,7 +18,7 @@ SCHEMA_VERSION = 6
 """1: first store; 2: sitting analysis (bouts, posture runs, alerts, sitting daily summary);
 3: trunk sit-to-stand transitions; 4: strides per source and pace-adjusted weekly strides;
 5: the versioned routine log (entries, edits as new versions); 6: day previews (30 s means of
-the raw acceleration, for the dashboard)."""
+the raw acceleration, for the dashboard) and device-day indexes on the derived tables."""
 
 ANALYSIS_CHANGED_IN = 4
 """The last schema version that changed the columns of :data:`ANALYSIS_TABLES`: stores older
@@ -149,6 +149,11 @@ def connect(path: Path) -> sqlite3.Connection:
                 _migrate_routine_log(conn)
             for name in DERIVED_TABLES:
                 conn.execute(derived_table_sql(name))
+                if {"device_id", "day"} <= set(DERIVED_TABLES[name]):
+                    conn.execute(  # device-day reads (analysis, dashboard) without a full scan
+                        f'CREATE INDEX IF NOT EXISTS "{name}_by_device_day" '
+                        f'ON "{name}" (device_id, day)'
+                    )
             conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             conn.execute("COMMIT")
     except sqlite3.DatabaseError as exc:

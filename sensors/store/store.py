@@ -409,10 +409,15 @@ class Store:
         frame = self._read_kind("metrics", device_id, day, start_ns, end_ns, None)
         return frame.sort_values("t", kind="stable", ignore_index=True)
 
-    def read_table(self, table: str, where: Mapping[str, Any] | None = None) -> pd.DataFrame:
-        """A derived table (sensors/schema.py ``DERIVED_TABLES``) with its canonical dtypes."""
+    def read_table(
+        self, table: str, where: Mapping[str, Any] | None = None, *, every: int = 1
+    ) -> pd.DataFrame:
+        """A derived table (sensors/schema.py ``DERIVED_TABLES``) with its canonical dtypes;
+        ``every`` > 1 keeps one stored row in ``every`` (a thinned sample for display)."""
         columns = _derived_columns(table)
         clause, params = _where_sql(where or {}, columns)
+        if every > 1:
+            clause += (" AND" if clause else " WHERE") + f" rowid % {int(every)} = 0"
         order = next((c for c in ("t", "start", "day", "week") if c in columns), columns[0])
         frame = self._query(f'SELECT * FROM "{table}"{clause} ORDER BY "{order}"', params)
         if frame.empty:

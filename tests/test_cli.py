@@ -243,3 +243,11 @@ def test_trends_show_weeks_and_compare_checks_its_argument(tmp_path):
     assert "not enough data" in shown.stdout
     wrong = psoas("trends", "--compare", "last week", home=home, check=False)
     assert wrong.returncode == 2 and "ISO weeks" in wrong.stderr
+
+
+def test_dashboard_needs_a_store_and_a_token_off_loopback(tmp_path):
+    missing = psoas("dashboard", home=tmp_path / "nothing", check=False)
+    assert missing.returncode == 2 and "no psoas store" in missing.stderr
+    assert "--demo" in missing.stderr and not (tmp_path / "nothing").exists()
+    exposed = psoas("dashboard", "--host", "0.0.0.0", home=tmp_path, check=False)
+    assert exposed.returncode == 2 and "--token" in exposed.stderr

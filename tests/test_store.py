@@ -294,3 +294,13 @@ def test_day_mixing_parts_with_and_without_gyro_reads_nan_for_missing_gyro(store
     back = store.read_samples("imu1")
     assert len(back) == 200 and back["gx"].dtype == "float32"
     assert back["gx"].iloc[:100].isna().all() and back["gx"].iloc[100:].notna().all()
+
+
+def test_a_derived_table_read_can_be_thinned_for_display(store):
+    rows = pd.DataFrame(
+        {"device_id": "a", "day": "2026-01-01", "start": range(90), "end": range(1, 91)}
+    ).assign(posture="sitting")
+    store.replace_derived("posture_runs", rows)
+    every = store.read_table("posture_runs", {"device_id": "a"}, every=3)
+    assert len(every) == 30 and set(every["start"]) <= set(rows["start"])
+    assert store.read_table("posture_runs", every=1)["start"].tolist() == list(range(90))

@@ -9,9 +9,11 @@ same time is never seen half-way (SQLite WAL readers see the last committed tran
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -23,6 +25,8 @@ from sensors.store import Store
 from sensors.timeutil import day_bounds_ns, parse_day
 
 _home: Path | None = None
+T = TypeVar("T")
+_CACHE_SIZE = 16
 
 MAX_STRIDES_PER_WEEK = 2000
 """Strides per week sent to the weekly figure (a seeded sample; its boxes are quartiles)."""
@@ -36,6 +40,32 @@ def configure(home: Path) -> None:
 def home() -> Path:
     assert _home is not None, "call dashboard.queries.configure(home) first"
     return _home
+
+
+def data_version() -> tuple[int, ...]:
+    """Changes with every commit to the store (each one writes the catalog or its WAL), so a
+    cached view is reused only while nothing was written — a collector's commit, a logged
+    routine or an analysis run all make the next callback read afresh."""
+    version: list[int] = []
+    for name in ("catalog.sqlite", "catalog.sqlite-wal"):
+        try:
+            stat = (home() / name).stat()
+            version += [stat.st_mtime_ns, stat.st_size]
+        except FileNotFoundError:
+            version += [0, 0]
+    return tuple(version)
+
+
+def cached(function: Callable[..., T]) -> Callable[..., T]:
+    """``function`` memoised on its arguments and :func:`data_version` (results are shared:
+    callers must not modify them)."""
+    memo = functools.lru_cache(maxsize=_CACHE_SIZE)(lambda _version, *args: function(*args))
+
+    @functools.wraps(function)
+    def wrapper(*args: Any) -> T:
+        return memo(data_version(), *args)
+
+    return wrapper
 
 
 @contextmanager
@@ -128,6 +158,7 @@ def stride_series() -> list[dict[str, str]]:
     ]
 
 
+@cached
 def weeks_view(series: str, first_day: str, last_day: str) -> dict[str, pd.DataFrame]:
     """Strides (sampled per week) and weekly rows of one series, and daily sitting, in range."""
     device_id, source, mode = series.split("|", 2)
@@ -179,6 +210,7 @@ def no_weekly() -> pd.DataFrame:
     return empty_table("weekly_stride")
 
 
+@cached
 def daily_summary(first_day: str, last_day: str) -> pd.DataFrame:
     with store() as s:
         return s.read_table("daily_summary", {"day": (first_day, _after(last_day))})
@@ -257,3 +289,14 @@ def local_time(t_ns: object, tz: str) -> str:
     if t_ns is None or t_ns != t_ns:
         return "—"
     return pd.Timestamp(int(t_ns), unit="ns", tz="UTC").tz_convert(tz).strftime("%Y-%m-%d %H:%M")
+
+
+@cached
+def insight_view(until_day: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The person's daily and weekly insight tables and their associations."""
+    from analysis import insights
+    from analysis.person import insight_tables
+
+    with store() as s:
+        daily, weekly = insight_tables(s, until_day)
+    return daily, weekly, insights.associations(daily, weekly)

@@ -10,7 +10,6 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, dcc, html
 
 from analysis import insights
-from analysis.person import insight_tables
 from dashboard import queries
 from dashboard.figures import effects_figure, lag_scatter_figure
 from sensors.timeutil import system_tz, zone
@@ -73,10 +72,8 @@ def layout(**_query: str) -> html.Div:
     )
 
 
-def _tables():
-    today = dt.datetime.now(zone(system_tz())).date().isoformat()
-    with queries.store() as store:
-        return insight_tables(store, today)
+def _today() -> str:
+    return dt.datetime.now(zone(system_tz())).date().isoformat()
 
 
 @callback(
@@ -85,8 +82,7 @@ def _tables():
     Input("device", "value"),
 )
 def show_insights(_device: str | None):
-    daily, weekly = _tables()
-    table = insights.associations(daily, weekly)
+    daily, weekly, table = queries.insight_view(_today())
     sentences = insights.findings(daily, weekly, table)
     start = insights.routine_start_effect(daily)
     items = []
@@ -108,5 +104,5 @@ def show_insights(_device: str | None):
     Input("lag-days", "value"),
 )
 def show_lag(outcome: str, lag: str):
-    daily, _ = _tables()
+    daily, _, _ = queries.insight_view(_today())
     return lag_scatter_figure(daily, outcome, int(lag))

@@ -103,3 +103,12 @@ def catalog_dump(root: Path) -> list[str]:
         return list(conn.iterdump())
     finally:
         conn.close()
+
+
+def routine_log_rows(root: Path) -> int:
+    """How many rows the store's routine log holds (every version counts)."""
+    conn = sqlite3.connect(root / "catalog.sqlite")
+    try:
+        return conn.execute("SELECT COUNT(*) FROM routine_log").fetchone()[0]
+    finally:
+        conn.close()

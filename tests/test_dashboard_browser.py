@@ -13,7 +13,6 @@ import datetime as dt
 import json
 import os
 import socket
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -31,6 +30,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 from psoas.demo_store import THIGH_ID, build_demo_store
+from tests.conftest import routine_log_rows
 
 PSOAS = str(Path(sys.executable).with_name("psoas"))
 LAST_DAY = dt.date(2026, 3, 29)  # a Sunday; the store holds the four weeks before it
@@ -158,14 +158,6 @@ def _set_day(browser, day: str) -> None:
     field.send_keys(Keys.ESCAPE)  # close the calendar
 
 
-def _log_rows(home: Path) -> int:
-    conn = sqlite3.connect(home / "catalog.sqlite")
-    try:
-        return conn.execute("SELECT COUNT(*) FROM routine_log").fetchone()[0]
-    finally:
-        conn.close()
-
-
 # -- every page ------------------------------------------------------------------------------
 def test_every_page_renders_its_headline_numbers(server, browser):
     _open(browser, server + "/")
@@ -277,19 +269,19 @@ def _first_day_without_routine(browser) -> str:
 def test_an_invalid_form_entry_shows_its_message_and_stores_nothing(server, browser, demo_home):
     _open(browser, server + "/routine")
     _wait_traces(browser, "adherence-calendar")
-    rows = _log_rows(demo_home)
+    rows = routine_log_rows(demo_home)
     _fill(browser, "form-day", "2026-03-25")
     _fill(browser, "form-pain", "11")
     _fill(browser, "form-stiffness", "3")
     browser.find_element(By.ID, "form-submit").click()
     message = _wait_text(browser, "form-message", lambda t: t.startswith("Not logged"))
     assert "pain must be between 0 and 10" in message
-    assert _log_rows(demo_home) == rows
+    assert routine_log_rows(demo_home) == rows
     # the form is usable from the keyboard: Enter in a field submits it
     _fill(browser, "form-pain", "12")
     browser.find_element(By.ID, "form-pain").send_keys(Keys.ENTER)
     _wait_text(browser, "form-message", lambda t: "got 12" in t)
-    assert _log_rows(demo_home) == rows
+    assert routine_log_rows(demo_home) == rows
 
 
 def test_no_request_leaves_the_dashboard(server, browser):

@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 import io
-import sqlite3
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from tests.conftest import catalog_dump, tree_snapshot
+from tests.conftest import catalog_dump, routine_log_rows, tree_snapshot
 from tests.test_cli import psoas
 
 DAY = "2026-11-02"  # a Monday in the past: the tests never depend on today's date
-
-
-def _log_rows(home: Path) -> int:
-    conn = sqlite3.connect(home / "catalog.sqlite")
-    try:
-        return conn.execute("SELECT COUNT(*) FROM routine_log").fetchone()[0]
-    finally:
-        conn.close()
 
 
 def _current(home: Path) -> pd.DataFrame:
@@ -37,9 +28,9 @@ def test_done_logs_the_whole_routine_once(tmp_path: Path):
     first = psoas("routine", "done", "--date", DAY, home=home).stdout
     assert first.count(": logged") == 9  # breathing + 4 per-side exercises x 2 sides
     assert f"{DAY}: 100%" in first
-    rows = _log_rows(home)
+    rows = routine_log_rows(home)
     again = psoas("routine", "done", "--date", DAY, home=home).stdout
-    assert again.count("already logged") == 9 and _log_rows(home) == rows
+    assert again.count("already logged") == 9 and routine_log_rows(home) == rows
     assert f"{DAY}: 100%" in again
 
 

@@ -7,13 +7,18 @@ The home is ``--home`` if given, else ``$PSOAS_HOME``, else the platform's user 
 from __future__ import annotations
 
 import os
+import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 import platformdirs
 
 from sensors.errors import StoreError
 
 DIR_MODE = 0o700
+TMP_PREFIX = ".tmp-"
+"""Name start of a file being written (a crash leaves it behind; the next open removes it)."""
 FILE_MODE = 0o600
 
 
@@ -61,3 +66,20 @@ def fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def write_atomically(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    """Run ``write`` on a private temporary file beside ``path``, fsync it, rename it onto
+    ``path`` and fsync the directory: ``path`` then holds either its old content or all of the
+    new, even after a crash. A temporary file left by a crash starts with ``TMP_PREFIX``."""
+    tmp = path.with_name(f"{TMP_PREFIX}{uuid.uuid4().hex}{path.suffix}")
+    try:
+        with os.fdopen(open_private_file(tmp), "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)

@@ -7,8 +7,6 @@ encoding only costs time and LZ4 is kept as a cheap, fast compression.
 
 from __future__ import annotations
 
-import os
-import uuid
 from pathlib import Path
 
 import numpy as np
@@ -17,9 +15,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sensors.schema import IMU_COLUMNS, IMU_DTYPES
-from sensors.store.home import FILE_MODE, fsync_dir
+from sensors.store.home import write_atomically
 
-TMP_PREFIX = ".tmp-"
 _DELTA_COLUMNS = ("t", "seq")
 
 
@@ -30,27 +27,19 @@ def write_part_atomically(path: Path, table: pa.Table) -> int:
     the directory is fsynced. Returns the size of the file in bytes. The caller records the part in
     the catalog afterwards: until then the file is debris that the next open removes.
     """
-    tmp = path.with_name(f"{TMP_PREFIX}{uuid.uuid4().hex}.parquet")
     encodings = {c: "DELTA_BINARY_PACKED" for c in _DELTA_COLUMNS if c in table.column_names}
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
-        with os.fdopen(fd, "wb") as handle:
-            pq.write_table(
-                table,
-                handle,
-                compression="lz4",
-                use_dictionary=[c for c in table.column_names if c == "metric"],
-                column_encoding=encodings or None,
-                row_group_size=1 << 20,
-                write_statistics=["t"] if "t" in table.column_names else False,
-            )
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    fsync_dir(path.parent)
+    write_atomically(
+        path,
+        lambda handle: pq.write_table(
+            table,
+            handle,
+            compression="lz4",
+            use_dictionary=[c for c in table.column_names if c == "metric"],
+            column_encoding=encodings or None,
+            row_group_size=1 << 20,
+            write_statistics=["t"] if "t" in table.column_names else False,
+        ),
+    )
     return path.stat().st_size
 
 

@@ -7,14 +7,12 @@ and validation are ``analysis/routine.py``'s. The active program's name is the c
 
 from __future__ import annotations
 
-import os
 import re
-import uuid
 from pathlib import Path
 from typing import Final
 
 from sensors.errors import UsageError
-from sensors.store.home import fsync_dir, make_private_dir, open_private_file
+from sensors.store.home import make_private_dir, write_atomically
 
 ACTIVE_PROGRAM_KEY: Final = "routine_program"
 NAME_PATTERN: Final = re.compile(r"[a-z][a-z0-9_-]{0,63}")
@@ -53,15 +51,5 @@ def write_program_text(home: Path, name: str, text: str) -> Path:
     folder = programs_dir(home)
     make_private_dir(folder)
     path = folder / f"{check_name(name)}.toml"
-    tmp = folder / f".tmp-{uuid.uuid4().hex}.toml"
-    try:
-        with os.fdopen(open_private_file(tmp), "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    fsync_dir(folder)
+    write_atomically(path, lambda handle: handle.write(text.encode("utf-8")))
     return path

@@ -42,9 +42,8 @@ from sensors.schema import (
     validate_metrics,
 )
 from sensors.store import catalog
-from sensors.store.home import make_private_dir, resolve_home
+from sensors.store.home import TMP_PREFIX, make_private_dir, resolve_home
 from sensors.store.parts import (
-    TMP_PREFIX,
     read_imu_parts,
     read_parts,
     write_part_atomically,

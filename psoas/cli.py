@@ -15,6 +15,7 @@ import click
 import typer
 
 from psoas import console
+from psoas.cohort_cli import cohort_app
 from psoas.console import err, human_bytes, local_time
 from psoas.context import open_store, state
 from psoas.routine_cli import routine_app
@@ -58,6 +59,7 @@ def _global(
 
 _open_store = open_store
 app.add_typer(routine_app, name="routine")
+app.add_typer(cohort_app, name="cohort")
 
 
 @app.command("import")

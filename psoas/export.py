@@ -54,8 +54,22 @@ def export(store: Store, table: str, fmt: str, out: str, device: str | None = No
     """Write ``table`` as ``fmt`` to path ``out`` ('-' = stdout); return the number of rows."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt!r}; choose csv or parquet")
+    check_outside_store(out, store.home)
     frames = table_frames(store, table, device)
     return write_output(out, lambda sink: _write(frames, fmt, sink, table))
+
+
+def check_outside_store(out: str, home: Path) -> None:
+    """Refuse an output path inside the store: writing there could replace the store's own
+    files (``--out HOME/catalog.sqlite`` would destroy it)."""
+    if out == "-":
+        return
+    target, root = Path(out).resolve(), Path(home).resolve()
+    if target == root or root in target.parents:
+        raise UsageError(
+            f"--out {out} is inside the store {home}; write exports outside it (the store's "
+            f"files are psoas' own)"
+        )
 
 
 def write_output(out: str, write: Callable[[BinaryIO], int]) -> int:

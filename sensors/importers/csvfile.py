@@ -372,7 +372,7 @@ def _times(
             raise _line_error(
                 path, lines_before + 1 + row, f"time {column.iloc[row]!r} is not a number"
             )
-        far = ~(np.abs(values * ns_per_unit) < _MAX_TIME_NS)
+        far = ~(np.abs(values) < _MAX_TIME_NS / ns_per_unit)  # no overflow on 1e300
         if far.any():
             row = int(np.flatnonzero(far)[0])
             raise _line_error(

@@ -6,6 +6,7 @@ import os
 import random
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -14,9 +15,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
+import pytest
 
 from sensors.store import Store
-from tests.conftest import REPO, imu_frame
+from tests.conftest import REPO, imu_frame, shared_file
 from tests.crash_worker import SYNC_DEVICE, sync_input
 
 KILLS_DURING_SYNC = 20
@@ -144,6 +146,50 @@ def test_csv_import_is_all_or_nothing_under_sigkill(tmp_path: Path):
     np.testing.assert_array_equal(back["t"].to_numpy(), frame["t"].to_numpy())
     np.testing.assert_array_equal(back["ax"].to_numpy(), frame["ax"].to_numpy())
     assert back["seq"].tolist() == list(range(len(frame)))
+
+
+KILLS_DURING_FILE_IMPORT = 7
+
+
+def _stored_rows(home: Path) -> int:
+    """Rows of samples and metrics the catalog holds (committed parts only)."""
+    conn = sqlite3.connect(home / "catalog.sqlite")
+    try:
+        return conn.execute("SELECT COALESCE(SUM(rows), 0) FROM parts").fetchone()[0]
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("name", ["skdh_io/ax3_sample.cwa", "fit/activity-small-fenix2-run.fit"])
+def test_research_file_imports_are_all_or_nothing_under_sigkill(tmp_path: Path, name: str):
+    """A real Axivity CWA and a real Garmin FIT file, imported by a process killed at a random
+    moment between opening the store and finishing (uniform over an uninterrupted import's
+    span): the store holds all of the file or none of it, and its catalog matches its files."""
+    path = shared_file(name)
+    reference = tmp_path / "reference"
+    proc = _start(str(reference), "csv", str(path))  # the worker imports any format psoas reads
+    assert proc.stdout is not None and proc.stdout.readline().strip() == b"ready"
+    started = time.monotonic()
+    assert proc.wait(300) == 0, proc.stderr.read().decode()
+    import_s = time.monotonic() - started  # kills land anywhere in this span
+    full = _stored_rows(reference)
+    assert full > 0
+    home = tmp_path / "store"
+    rng = random.Random(11)
+    real_kills = trials = 0
+    while real_kills < KILLS_DURING_FILE_IMPORT and trials < 4 * KILLS_DURING_FILE_IMPORT:
+        trials += 1
+        if home.exists():
+            shutil.rmtree(home)
+        proc = _start(str(home), "csv", str(path))
+        real_kills += _kill_after_ready(proc, rng.uniform(0.0, import_s))
+        _assert_catalog_matches_files(home)
+        assert _stored_rows(home) in (0, full), f"half of {name} is visible"
+    print(
+        f"\n{name}: {real_kills} SIGKILLs landed during the import ({import_s:.2f} s) in "
+        f"{trials} trials"
+    )
+    assert real_kills >= KILLS_DURING_FILE_IMPORT
 
 
 # -- psoas analyze under SIGKILL ---------------------------------------------------------------

@@ -12,7 +12,7 @@ from psoas.console import count_progress, err, out
 from sensors.errors import UsageError
 from sensors.store import store_exists
 from sensors.store.home import resolve_home
-from sensors.timeutil import system_tz, zone
+from sensors.timeutil import local_today
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 DEMO_WEEKS = 12
@@ -57,7 +57,7 @@ def run_dashboard(
 def _build_demo(store_home: Path) -> None:
     from psoas.demo_store import build_demo_store
 
-    last = dt.datetime.now(zone(system_tz())).date() - dt.timedelta(days=1)
+    last = local_today() - dt.timedelta(days=1)
     tmp = store_home.with_name(store_home.name + ".building")
     if tmp.exists():
         import shutil

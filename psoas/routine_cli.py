@@ -32,7 +32,7 @@ from sensors.store.programs import (
     read_program_text,
     write_program_text,
 )
-from sensors.timeutil import parse_day, system_tz, zone
+from sensors.timeutil import local_today, parse_day, system_tz, zone
 
 routine_app = typer.Typer(
     help="The psoas routine: the program, logging, symptoms, mobility tests and adherence.",
@@ -51,7 +51,7 @@ DateOption = Annotated[str | None, typer.Option("--date", help="Day (YYYY-MM-DD)
 
 def today() -> dt.date:
     """The local day now (the machine's time zone)."""
-    return dt.datetime.now(zone(system_tz())).date()
+    return local_today()
 
 
 def log_entries(store: Store, entries: list[routine.Entry], origin: str = "cli") -> list[str]:

@@ -75,6 +75,11 @@ def parse_day(text: str) -> dt.date:
         raise UsageError(f"not a day: {text!r}; write it as YYYY-MM-DD") from exc
 
 
+def local_today(tz: str | None = None) -> dt.date:
+    """Today's date in ``tz`` (default: this machine's zone)."""
+    return dt.datetime.now(zone(tz or system_tz())).date()
+
+
 def system_tz() -> str:
     """This machine's IANA zone name ($TZ, /etc/timezone or /etc/localtime), else 'UTC'."""
     env = os.environ.get("TZ", "").lstrip(":")

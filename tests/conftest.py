@@ -105,10 +105,15 @@ def catalog_dump(root: Path) -> list[str]:
         conn.close()
 
 
-def routine_log_rows(root: Path) -> int:
-    """How many rows the store's routine log holds (every version counts)."""
+def catalog_count(root: Path, sql: str) -> int:
+    """The single number ``sql`` selects from the store's catalog (a COUNT or SUM)."""
     conn = sqlite3.connect(root / "catalog.sqlite")
     try:
-        return conn.execute("SELECT COUNT(*) FROM routine_log").fetchone()[0]
+        return conn.execute(sql).fetchone()[0]
     finally:
         conn.close()
+
+
+def routine_log_rows(root: Path) -> int:
+    """How many rows the store's routine log holds (every version counts)."""
+    return catalog_count(root, "SELECT COUNT(*) FROM routine_log")

@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from sensors.store import Store
-from tests.conftest import REPO, imu_frame, shared_file
+from tests.conftest import REPO, catalog_count, imu_frame, shared_file
 from tests.crash_worker import SYNC_DEVICE, sync_input
 
 KILLS_DURING_SYNC = 20
@@ -73,7 +73,6 @@ class _Peek:
         self.home = home
 
     def __enter__(self) -> bool:
-        import sqlite3
 
         if not (self.home / "catalog.sqlite").exists():
             return False
@@ -153,11 +152,7 @@ KILLS_DURING_FILE_IMPORT = 7
 
 def _stored_rows(home: Path) -> int:
     """Rows of samples and metrics the catalog holds (committed parts only)."""
-    conn = sqlite3.connect(home / "catalog.sqlite")
-    try:
-        return conn.execute("SELECT COALESCE(SUM(rows), 0) FROM parts").fetchone()[0]
-    finally:
-        conn.close()
+    return catalog_count(home, "SELECT COALESCE(SUM(rows), 0) FROM parts")
 
 
 @pytest.mark.parametrize("name", ["skdh_io/ax3_sample.cwa", "fit/activity-small-fenix2-run.fit"])

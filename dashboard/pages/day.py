@@ -10,6 +10,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, dcc, html
 
 from analysis import adherence
+from analysis.combine import COMBINED
 from analysis.person import active_program, live_streak
 from dashboard import queries
 from dashboard.figures import day_acceleration_figure, headline_numbers, posture_timeline_figure
@@ -103,13 +104,11 @@ def show_acceleration(device_id: str | None, day: str | None):
     Output("live-banner", "children"), Input("live-tick", "n_intervals"), Input("device", "value")
 )
 def live_banner(_tick: int | None, device_id: str | None):
-    devices = (
-        [device_id]
-        if device_id and device_id != "combined"
-        else [o["value"] for o in queries.device_options() if o["value"] != "combined"]
-    )
     now = time.time_ns()
     with queries.store() as store:
+        # every 2 s: the device list only (not device_options(), which reads daily_summary)
+        one = device_id and device_id != COMBINED
+        devices = [device_id] if one else store.devices()["device_id"].tolist()
         for dev in devices:
             streak = live_streak(store, dev, now)
             if streak is not None:

@@ -3,8 +3,6 @@ scatter, and the before/after comparison; "not enough data yet" is a designed st
 
 from __future__ import annotations
 
-import datetime as dt
-
 import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, dcc, html
@@ -12,7 +10,7 @@ from dash import Input, Output, callback, dcc, html
 from analysis import insights
 from dashboard import queries
 from dashboard.figures import effects_figure, lag_scatter_figure
-from sensors.timeutil import system_tz, zone
+from sensors.timeutil import local_today
 
 dash.register_page(__name__, path="/insights", name="Insights", order=3)
 
@@ -72,17 +70,13 @@ def layout(**_query: str) -> html.Div:
     )
 
 
-def _today() -> str:
-    return dt.datetime.now(zone(system_tz())).date().isoformat()
-
-
 @callback(
     Output("insights-list", "children"),
     Output("effects", "figure"),
     Input("device", "value"),
 )
 def show_insights(_device: str | None):
-    daily, weekly, table = queries.insight_view(_today())
+    daily, weekly, table = queries.insight_view(local_today().isoformat())
     sentences = insights.findings(daily, weekly, table)
     start = insights.routine_start_effect(daily)
     items = []
@@ -104,5 +98,5 @@ def show_insights(_device: str | None):
     Input("lag-days", "value"),
 )
 def show_lag(outcome: str, lag: str):
-    daily, _, _ = queries.insight_view(_today())
+    daily, _, _ = queries.insight_view(local_today().isoformat())
     return lag_scatter_figure(daily, outcome, int(lag))

@@ -3,8 +3,6 @@ calendar of adherence, pain and stiffness over time, and the hang-test history."
 
 from __future__ import annotations
 
-import datetime as dt
-
 import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
@@ -15,13 +13,9 @@ from analysis.person import active_program, log_routine
 from dashboard import queries
 from dashboard.figures import adherence_calendar_figure, mobility_tests_figure, symptoms_figure
 from sensors.errors import PsoasError
-from sensors.timeutil import parse_day, system_tz, zone
+from sensors.timeutil import local_today, parse_day
 
 dash.register_page(__name__, path="/routine", name="Routine", order=2)
-
-
-def _today() -> dt.date:
-    return dt.datetime.now(zone(system_tz())).date()
 
 
 def _field(label: str, control) -> dbc.Col:
@@ -54,7 +48,7 @@ def layout(**_query: str) -> html.Div:
                 [
                     _field(
                         "Day (YYYY-MM-DD)",
-                        dbc.Input(id="form-day", type="text", value=_today().isoformat()),
+                        dbc.Input(id="form-day", type="text", value=local_today().isoformat()),
                     ),
                     dbc.Col(
                         [
@@ -183,12 +177,12 @@ def submit(
         with queries.store() as store:
             program = active_program(store)
             if dash.ctx.triggered_id == "form-done":
-                entries = routine.done_entries(program, day_, _today())
+                entries = routine.done_entries(program, day_, local_today())
             else:
                 entries = routine.form_entries(
                     program,
                     day=day_,
-                    today=_today(),
+                    today=local_today(),
                     exercise=exercise or None,
                     sets=_number(sets),
                     reps=_number(reps),

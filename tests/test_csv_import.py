@@ -198,6 +198,19 @@ def test_second_file_of_a_device_continues_its_seq(store, tmp_path):
     assert store.read_samples("dev")["seq"].tolist() == list(range(200))
 
 
+def test_an_earlier_file_imported_later_reads_back_in_time_order(store, tmp_path):
+    frame = imu_frame(4000, gyro=False)
+    early = write_csv(tmp_path / "early.csv", frame.iloc[:2000])
+    late = write_csv(tmp_path / "late.csv", frame.iloc[2000:])
+    for path in (late, early):  # the later file first: it gets the lower seq numbers
+        import_file(store, path, ImportOptions(device_id="dev", tz="UTC"))
+    back = store.read_samples("dev")
+    np.testing.assert_array_equal(back["t"].to_numpy(), frame["t"].to_numpy())
+    assert sorted(back["seq"]) == list(range(4000))
+    window = store.read_samples("dev", start_ns=int(frame["t"].iloc[1500]))
+    np.testing.assert_array_equal(window["t"].to_numpy(), frame["t"].to_numpy()[1500:])
+
+
 def test_sensor_height_and_placement_are_stored_with_the_recording(store, tmp_path):
     path = write_csv(tmp_path / "lb.csv", imu_frame(100))
     import_file(

@@ -383,7 +383,10 @@ class Store:
         end_ns: int | None = None,
         columns: list[str] | None = None,
     ) -> pd.DataFrame:
-        """Raw IMU samples of one device, in seq order, with the canonical dtypes.
+        """Raw IMU samples of one device, in time order, with the canonical dtypes.
+
+        Time order, not seq order: files imported without a device counter get seq numbers in
+        the order they were imported, so an earlier file imported later has the higher seq.
 
         Select a local ``day`` (in the device's zone) and/or a half-open UTC range
         ``[start_ns, end_ns)``. Gyroscope columns are present when any part has them (NaN where a
@@ -474,7 +477,7 @@ class Store:
         if end_ns is not None:
             sql += " AND first_t < ?"
             params.append(end_ns)
-        order = "first_seq" if kind == "raw" else "first_t"
+        order = "first_t, first_seq" if kind == "raw" else "first_t"
         paths = [self.home / r[0] for r in self._conn.execute(f"{sql} ORDER BY {order}", params)]
         try:
             if kind == "raw":
@@ -491,8 +494,11 @@ class Store:
             return _empty_kind(kind, columns)
         if kind == "metrics":
             frame["metric"] = frame["metric"].astype("string")
-        mask = np.ones(len(frame), dtype=bool)
         t = frame["t"].to_numpy()
+        if kind == "raw" and len(t) > 1 and (np.diff(t) < 0).any():  # parts overlapping in time
+            frame = frame.iloc[np.argsort(t, kind="stable")].reset_index(drop=True)
+            t = frame["t"].to_numpy()
+        mask = np.ones(len(frame), dtype=bool)
         if start_ns is not None:
             mask &= t >= start_ns
         if end_ns is not None:

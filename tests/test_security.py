@@ -5,8 +5,9 @@
   imported through ``..`` or a symlink is only read, and nothing is written outside the store
   (routine program names like ``../x`` are refused: tests/test_routine_cli.py);
 - inputs that claim a huge size (a FIT data size, a CWA block's sample count, GENEActiv header
-  fields, CSV numbers, a Bluetooth IMU batch's count) are refused with a typed error, quickly,
-  before anything of the claimed size is allocated.
+  fields, CSV numbers, a Bluetooth IMU batch's count) or are huge (a 256 MiB FIT file, a GENEActiv
+  line without an end) are refused with a typed error, quickly, before anything of that size is
+  allocated.
 
 The dashboard's loopback binding and its token off loopback are tested in
 tests/test_cli.py (test_dashboard_needs_a_store_and_a_token_off_loopback) and
@@ -172,9 +173,16 @@ def _refused_small_and_fast(
     return caught.value
 
 
-def _refuses_import(tmp_path: Path, name: str, content: bytes, *words: str) -> None:
+def _refuses_import(
+    tmp_path: Path, name: str, content: bytes, *words: str, sparse_bytes: int = 0
+) -> None:
+    """Importing ``content`` (extended with ``sparse_bytes`` zero bytes that take no disk) is
+    refused small and fast, naming the file, and the store is exactly as it was."""
     path = tmp_path / name
     path.write_bytes(content)
+    if sparse_bytes:
+        with path.open("r+b") as handle:
+            handle.truncate(len(content) + sparse_bytes)
     home = tmp_path / "store"
     with Store.open(home) as store:
         before = (tree_snapshot(home), catalog_dump(home))
@@ -192,6 +200,12 @@ def test_fit_header_claiming_4_gb_of_data_in_100_bytes(tmp_path: Path):
     content = header + bytes(range(86))
     assert len(content) == 100
     _refuses_import(tmp_path, "huge.fit", content, "truncated")
+
+
+def test_fit_file_of_256_mib_is_refused_before_it_is_read(tmp_path: Path):
+    header = bytes([14, 0x20]) + (2100).to_bytes(2, "little")
+    header += (2**28).to_bytes(4, "little") + b".FIT" + b"\x00\x00"
+    _refuses_import(tmp_path, "huge.fit", header, "256 MiB", "64 MiB", sparse_bytes=2**28)
 
 
 def _cwa_block(count: int, clock: int = 0x4A5A0000) -> bytes:
@@ -242,6 +256,13 @@ def test_geneactiv_header_and_pages_claiming_absurd_sizes(tmp_path: Path):
     )
     content = (_GENEACTIV_HEADER + page * 50).replace("\n", "\r\n").encode()
     _refuses_import(tmp_path, "huge.bin", content, "no readable data page")
+
+
+def test_geneactiv_line_without_an_end_is_refused_before_it_is_held(tmp_path: Path):
+    page = "Recorded Data\nDevice Unique Serial Code:999999\nSequence Number:0\n"
+    content = (_GENEACTIV_HEADER + page).replace("\n", "\r\n").encode()
+    # 64 MiB of zero bytes and no line break after the page header
+    _refuses_import(tmp_path, "endless.bin", content, "longer than", sparse_bytes=2**26)
 
 
 @pytest.mark.parametrize("timestamp", ["1e300", "99999999999999999999999999999999", "-1e30", "inf"])

@@ -50,6 +50,8 @@ class Importer(Protocol):
 
     name: str
     suffixes: tuple[str, ...]
+    # optional: ``max_file_bytes`` (int), the largest file the format reads, refused before it is
+    # hashed or read, with ``too_big`` (str) saying why and what to do
 
     def sniff(self, path: Path, head: bytes) -> bool:
         """True if this importer reads ``path``, whose first bytes are ``head``."""

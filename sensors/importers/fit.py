@@ -77,6 +77,10 @@ MOVING_CADENCE_SPM = 30.0
 _ACTIVITY_CODES: dict[str, int] = {
     name: code for code, name in Profile["types"]["activity_type"].items()
 }
+MAX_FIT_BYTES = 64 * 1024 * 1024
+"""Largest FIT file psoas decodes. A watch's activity or monitoring file is at most a few MB;
+the FIT SDK decodes a whole file into Python objects (about 22x its size in memory, 1.2 s per
+MB), so a larger file is refused before it is read."""
 _FIX = "re-export it from the watch (or copy it again from the device), then import it again"
 _AT_BYTE = re.compile(r"at byte:?\s*(\d+)")
 
@@ -95,6 +99,11 @@ class Decisions:
 class FitImporter:
     name = "fit"
     suffixes = (".fit",)
+    max_file_bytes = MAX_FIT_BYTES
+    too_big = (
+        "a watch's activity or monitoring file is a few MB, so this is not one FIT recording; "
+        "export the activities one by one from the watch or Garmin Connect and import those"
+    )
 
     def sniff(self, path: Path, head: bytes) -> bool:
         return len(head) >= 12 and head[0] in (12, 14) and head[8:12] == b".FIT"

@@ -46,6 +46,9 @@ PAGE_LINES = 10
 CHUNK_PAGES = 2_000
 HEADER_LIMIT = 64 * 1024
 READ_BUFFER_BYTES = 1 << 20
+MAX_LINE_BYTES = 64 * 1024
+"""Longest line read: a data page's hex line is 3,600 characters (300 samples x 12), so a longer
+line is damage, refused before a file without line breaks is held in memory whole."""
 _MAX_LISTED = 10
 _TZ = re.compile(r"GMT\s*([+-])\s*(\d{1,2}):(\d{2})")
 _PAGE_TIME = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2}) (\d{1,2}):(\d{2}):(\d{2}):(\d{3})")
@@ -195,7 +198,13 @@ class GeneactivImporter:
             position = header.end
             index = 0
             current: _Page | None = None
-            for line in handle:
+            for line in iter(lambda: handle.readline(MAX_LINE_BYTES), b""):
+                if len(line) == MAX_LINE_BYTES and not line.endswith(b"\n"):
+                    raise ImportFormatError(
+                        f"{path}: byte {position}: a line longer than {MAX_LINE_BYTES:,} bytes; "
+                        f"GENEActiv lines are at most 3,600 characters, so the file is damaged "
+                        f"or not a GENEActiv .bin; copy it from the device again"
+                    )
                 if line.startswith(b"Recorded Data"):
                     current = _Page(index, position)
                     pages.append(current)

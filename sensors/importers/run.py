@@ -121,6 +121,12 @@ def importer_for(path: Path) -> Importer:
         head = handle.read(_HEAD_BYTES)
     for importer in IMPORTERS:
         if importer.sniff(path, head):
+            limit = getattr(importer, "max_file_bytes", None)
+            if limit is not None and (size := path.stat().st_size) > limit:
+                raise ImportFormatError(
+                    f"{path}: byte {limit}: the file is {size / 2**20:,.0f} MiB, more than the "
+                    f"{limit // 2**20} MiB psoas reads as {importer.name}; {importer.too_big}"
+                )
             return importer
     known = ", ".join(f"{i.name} ({' '.join(i.suffixes)})" for i in IMPORTERS)
     raise ImportFormatError(f"{path}: not a format psoas can import; known formats: {known}")

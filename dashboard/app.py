@@ -21,6 +21,7 @@ import flask
 from dash import dcc, html
 
 from dashboard import queries
+from dashboard.components import labelled
 
 HOST = "127.0.0.1"
 TOKEN_ENV = "PSOAS_DASHBOARD_TOKEN"
@@ -57,47 +58,41 @@ def _shell() -> html.Div:
     ]
     pickers = dbc.Row(
         [
-            dbc.Col(
-                [
-                    dbc.Label("Device", html_for="device"),
-                    dcc.Dropdown(
-                        id="device",
-                        options=devices,
-                        value=devices[0]["value"] if devices else None,
-                        clearable=False,
-                        persistence=True,
-                        persistence_type="local",
-                    ),
-                ],
+            labelled(
+                "Device",
+                dcc.Dropdown(
+                    id="device",
+                    options=devices,
+                    value=devices[0]["value"] if devices else None,
+                    clearable=False,
+                    persistence=True,
+                    persistence_type="local",
+                ),
                 md=4,
             ),
-            dbc.Col(
-                [
-                    dbc.Label("Day", html_for="day"),
-                    dcc.DatePickerSingle(
-                        id="day",
-                        date=last,
-                        display_format="YYYY-MM-DD",
-                        first_day_of_week=1,
-                        persistence=True,
-                        persistence_type="local",
-                    ),
-                ],
+            labelled(
+                "Day",
+                dcc.DatePickerSingle(
+                    id="day",
+                    date=last,
+                    display_format="YYYY-MM-DD",
+                    first_day_of_week=1,
+                    persistence=True,
+                    persistence_type="local",
+                ),
                 md=3,
             ),
-            dbc.Col(
-                [
-                    dbc.Label("Weeks from / to", html_for="range"),
-                    dcc.DatePickerRange(
-                        id="range",
-                        start_date=first_of_range,
-                        end_date=last,
-                        display_format="YYYY-MM-DD",
-                        first_day_of_week=1,
-                        persistence=True,
-                        persistence_type="local",
-                    ),
-                ],
+            labelled(
+                "Weeks from / to",
+                dcc.DatePickerRange(
+                    id="range",
+                    start_date=first_of_range,
+                    end_date=last,
+                    display_format="YYYY-MM-DD",
+                    first_day_of_week=1,
+                    persistence=True,
+                    persistence_type="local",
+                ),
                 md=5,
             ),
         ],

@@ -11,6 +11,7 @@ from dash import Input, Output, State, callback, dcc, html
 from analysis import adherence, routine
 from analysis.person import active_program, log_routine
 from dashboard import queries
+from dashboard.components import labelled
 from dashboard.figures import adherence_calendar_figure, mobility_tests_figure, symptoms_figure
 from sensors.errors import PsoasError
 from sensors.timeutil import local_today, parse_day
@@ -19,7 +20,7 @@ dash.register_page(__name__, path="/routine", name="Routine", order=2)
 
 
 def _field(label: str, control) -> dbc.Col:
-    return dbc.Col([dbc.Label(label, html_for=control.id), control], xs=6, md=2)
+    return labelled(label, control, xs=6, md=2)
 
 
 def _choice(id_: str, options: list[tuple[str, str]]) -> dbc.Select:

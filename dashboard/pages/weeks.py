@@ -10,6 +10,7 @@ from dash import Input, Output, callback, dcc, html
 
 from analysis.trends import compare_weeks
 from dashboard import queries
+from dashboard.components import labelled
 from dashboard.figures import cadence_speed_figure, sitting_weeks_figure, weekly_stride_figure
 
 dash.register_page(__name__, path="/weeks", name="Weeks", order=1)
@@ -22,27 +23,20 @@ def layout(**_query: str) -> html.Div:
             html.H2("Weeks"),
             dbc.Row(
                 [
-                    dbc.Col(
-                        [
-                            dbc.Label("Stride series (device · source · gait)", html_for="series"),
-                            dcc.Dropdown(
-                                id="series",
-                                options=series,
-                                value=series[0]["value"] if series else None,
-                                clearable=False,
-                                persistence=True,
-                                persistence_type="local",
-                            ),
-                        ],
+                    labelled(
+                        "Stride series (device · source · gait)",
+                        dcc.Dropdown(
+                            id="series",
+                            options=series,
+                            value=series[0]["value"] if series else None,
+                            clearable=False,
+                            persistence=True,
+                            persistence_type="local",
+                        ),
                         md=6,
                     ),
-                    dbc.Col(
-                        [dbc.Label("Compare week", html_for="week-a"), dcc.Dropdown(id="week-a")],
-                        md=3,
-                    ),
-                    dbc.Col(
-                        [dbc.Label("with week", html_for="week-b"), dcc.Dropdown(id="week-b")], md=3
-                    ),
+                    labelled("Compare week", dcc.Dropdown(id="week-a"), md=3),
+                    labelled("with week", dcc.Dropdown(id="week-b"), md=3),
                 ]
             ),
             html.P(id="compare-text", className="sentence", role="status"),

@@ -2,14 +2,24 @@
 
 ``python -m tests.crash_worker HOME sync``  commits a large recording in batches, like a sync.
 ``python -m tests.crash_worker HOME csv PATH``  imports a CSV file as one all-or-nothing ingest.
+
+``collect_simulation`` and ``run_collect`` are the collector's: a virtual wearable and the real
+collector syncing it over two bumble stacks in one process (test_store_crash.py forks them).
 """
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
+import os
 import sys
 from pathlib import Path
 
+from sensors.ble.adapters import parse_adapter
+from sensors.ble.collector import ImuCollector, choose, scan
+from sensors.ble.wearable import WearableOptions, wearable_from_simulation
 from sensors.importers import ImportOptions, import_file
+from sensors.simulate import SimulatedRecording, simulate_day
 from sensors.store import DeviceInfo, RecordingInfo, Store
 from tests.conftest import imu_frame
 
@@ -33,6 +43,48 @@ def run_sync(home: Path) -> None:
         for lo in range(start, SYNC_SAMPLES, SYNC_BATCH):
             with store.ingest() as tx:
                 tx.add_samples(recording, frame.iloc[lo : lo + SYNC_BATCH])
+
+
+COLLECT_MINUTES = 30
+COLLECT_RATE_HZ = 50.0
+COLLECT_COMMIT_EVERY_S = 0.25  # many commits, so that kills find the store part-synced
+COLLECT_NAME = "psoas-crash"
+
+
+def collect_simulation() -> SimulatedRecording:
+    """The hour the wearable logged (deterministic: every process rebuilds the same records)."""
+    sim = simulate_day(dt.date(2026, 11, 20), rate_hz=COLLECT_RATE_HZ, tz="UTC", seed=5)
+    keep = int(COLLECT_MINUTES * 60 * COLLECT_RATE_HZ)
+    sim.samples = sim.samples.iloc[:keep].reset_index(drop=True)
+    return sim
+
+
+def collect_records(sim: SimulatedRecording):
+    """What the wearable holds, as the store must end up holding it."""
+    return wearable_from_simulation(sim, WearableOptions(name=COLLECT_NAME)).records.to_frame()
+
+
+def run_collect(home: Path, sim: SimulatedRecording) -> None:
+    """Sync the wearable into ``home`` with the collector, as `psoas collect` does. A restarted
+    process is a device that still holds every record: the store's cursor decides what is new."""
+
+    async def body() -> None:
+        wearable = wearable_from_simulation(sim, WearableOptions(name=COLLECT_NAME))
+        link = f"bumble:link:crash-{os.getpid()}"
+        await wearable.start(link)
+        adapter = parse_adapter(link)
+        try:
+            found = choose(await scan(adapter, 0.5), COLLECT_NAME)
+            with Store.open(home) as store:
+                collector = ImuCollector(
+                    store, adapter, found, tz="UTC", commit_every_s=COLLECT_COMMIT_EVERY_S
+                )
+                await collector.run(None)
+        finally:
+            await adapter.close()
+            await wearable.stop()
+
+    asyncio.run(asyncio.wait_for(body(), 120))
 
 
 def run_csv(home: Path, path: Path) -> None:

@@ -196,13 +196,13 @@ ANALYZE_DAYS = 2
 ANALYZE_HOURS = (8, 11)  # the local hours of each simulated day that are kept
 ANALYZE_RATE_HZ = 12.5
 COMPARED_TABLES = ("sitting_bouts", "daily_summary", "strides", "posture_runs", "alerts")
-# Python's start-up (~1 s of imports) would dominate: a fork server imports psoas once, then
-# forks one child per run, and the child runs the console script's main(["--home", H,
-# "analyze"]). Each child is a real process, killed with a real SIGKILL; the server reports how
-# it ended ("signal 9" when the kill landed while it was still running).
+# Python's start-up (~1 s of imports) would dominate: a fork server imports psoas once (its
+# PRELUDE defines run(home)), then forks one child per run, and the child calls run(home). Each
+# child is a real process, killed with a real SIGKILL; the server reports how it ended
+# ("signal 9" when the kill landed while it was still running).
 _FORK_SERVER = """
 import os, signal, sys, time
-import analysis.pipeline, psoas.cli, psoas.sitting_report
+PRELUDE
 print("ready", flush=True)
 for line in sys.stdin:
     home, kill_after_s = line.split()
@@ -212,7 +212,7 @@ for line in sys.stdin:
         os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # the report; the pipe is the server's
         code = 1
         try:
-            code = psoas.cli.main(["--home", home, "analyze"])
+            code = run(home)
         finally:
             sys.stdout.flush()
             sys.stderr.flush()
@@ -234,10 +234,17 @@ for line in sys.stdin:
 """
 
 
-class _AnalyzeServer:
-    def __init__(self) -> None:
+_ANALYZE = """
+import analysis.pipeline, psoas.cli, psoas.sitting_report
+def run(home):
+    return psoas.cli.main(["--home", home, "analyze"])
+"""
+
+
+class _ForkServer:
+    def __init__(self, prelude: str) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", _FORK_SERVER],
+            [sys.executable, "-c", _FORK_SERVER.replace("PRELUDE", prelude)],
             cwd=REPO,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -246,9 +253,9 @@ class _AnalyzeServer:
         )
         assert self.proc.stdout is not None and self.proc.stdout.readline().strip() == "ready"
 
-    def analyze(self, home: Path, kill_after_s: float = float("inf")) -> str:
-        """Run `psoas analyze` on ``home``, SIGKILLed after ``kill_after_s`` if still running;
-        how it ended: "exit CODE" or "signal 9"."""
+    def run(self, home: Path, kill_after_s: float = float("inf")) -> str:
+        """Run the prelude's run(home) in a forked child, SIGKILLed after ``kill_after_s`` if
+        still running; how it ended: "exit CODE" or "signal 9"."""
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.proc.stdin.write(f"{home} {kill_after_s}\n")
         self.proc.stdin.flush()
@@ -303,12 +310,12 @@ def _derived(home: Path) -> dict[str, pd.DataFrame]:
 def test_analyze_survives_sigkill_at_random_points(tmp_path: Path):
     pristine = tmp_path / "pristine"
     _build_unanalysed_store(pristine)
-    server = _AnalyzeServer()
+    server = _ForkServer(_ANALYZE)
     try:
         reference_home = tmp_path / "reference"
         shutil.copytree(pristine, reference_home)
         started = time.monotonic()
-        assert server.analyze(reference_home) == "exit 0"
+        assert server.run(reference_home) == "exit 0"
         run_s = time.monotonic() - started
         reference = _derived(reference_home)
         for name in ("sitting_bouts", "daily_summary", "strides", "posture_runs"):
@@ -321,11 +328,11 @@ def test_analyze_survives_sigkill_at_random_points(tmp_path: Path):
             assert trials <= 2 * KILLS_DURING_ANALYZE, f"only {mid_run} kills landed mid-run"
             home = tmp_path / f"trial{trials}"
             shutil.copytree(pristine, home)
-            ended = server.analyze(home, kill_after_s=rng.uniform(0.0, 0.9 * run_s))
+            ended = server.run(home, kill_after_s=rng.uniform(0.0, 0.9 * run_s))
             assert ended in ("signal 9", "exit 0"), ended
             mid_run += ended == "signal 9"
             _assert_catalog_matches_files(home)
-            assert server.analyze(home) == "exit 0"  # the user runs it again after the crash
+            assert server.run(home) == "exit 0"  # the user runs it again after the crash
             _assert_catalog_matches_files(home)
             got = _derived(home)
             for name in COMPARED_TABLES:
@@ -336,4 +343,69 @@ def test_analyze_survives_sigkill_at_random_points(tmp_path: Path):
     print(
         f"\npsoas analyze: {trials} trials, {mid_run} SIGKILLs landed mid-run, each followed by "
         f"a complete re-run equal to the reference (an uninterrupted run took {run_s:.2f} s)"
+    )
+
+
+# -- the Bluetooth collector under SIGKILL ---------------------------------------------------
+# A process runs a virtual wearable and the real collector syncing it over two bumble stacks
+# (tests/crash_worker.py run_collect) and is SIGKILLed at a random moment; the next process is
+# the same device still holding every record, and the collector resumes from the store's cursor.
+# After every kill the store holds exactly a prefix of the device's records (nothing doubled,
+# nothing half-written); the run that completes holds all of them.
+KILLS_DURING_COLLECT = 10
+_COLLECT = """
+from pathlib import Path
+from tests.crash_worker import collect_simulation, run_collect
+SIM = collect_simulation()
+def run(home):
+    run_collect(Path(home), SIM)
+    return 0
+"""
+
+
+def _stored_samples(home: Path) -> pd.DataFrame | None:
+    with Store.open(home) as store:
+        devices = store._query("SELECT device_id FROM devices")["device_id"].tolist()
+        return store.read_samples(devices[0]) if devices else None
+
+
+def test_collector_survives_sigkill_at_random_points(tmp_path: Path):
+    from tests.crash_worker import collect_records, collect_simulation
+
+    expected = collect_records(collect_simulation())
+    server = _ForkServer(_COLLECT)
+    try:
+        started = time.monotonic()
+        assert server.run(tmp_path / "reference") == "exit 0"
+        run_s = time.monotonic() - started
+        pd.testing.assert_frame_equal(_stored_samples(tmp_path / "reference"), expected)
+
+        rng = random.Random(20261125)
+        kills = part_synced = rounds = 0
+        while kills < KILLS_DURING_COLLECT:
+            rounds += 1
+            home = tmp_path / f"round{rounds}"
+            for _ in range(20):  # kill, restart, ... until a run completes
+                ended = server.run(home, kill_after_s=rng.uniform(0.0, run_s))
+                assert ended in ("signal 9", "exit 0"), ended
+                _assert_catalog_matches_files(home)
+                stored = _stored_samples(home)
+                if ended == "exit 0":
+                    pd.testing.assert_frame_equal(stored, expected, obj=f"round {rounds}")
+                    break
+                kills += 1
+                if stored is not None:  # a prefix of the device's records, each once
+                    n = len(stored)
+                    part_synced += 0 < n < len(expected)
+                    pd.testing.assert_frame_equal(stored, expected.iloc[:n], obj=f"kill {kills}")
+            else:
+                raise AssertionError(f"round {rounds}: no run completed in 20 starts")
+            shutil.rmtree(home)
+    finally:
+        server.close()
+    assert part_synced >= KILLS_DURING_COLLECT // 3, f"only {part_synced} kills landed mid-sync"
+    print(
+        f"\ncollector: {kills} SIGKILLs in {rounds} rounds, {part_synced} of them with the store "
+        f"part-synced; every restart resumed, each round ended with all {len(expected)} samples "
+        f"exactly once (an uninterrupted sync took {run_s:.2f} s)"
     )

@@ -92,15 +92,6 @@ BLOCK_S = 3600
 """The day is processed one clock hour at a time: an hour holds whole calibration windows and
 whole epochs, and no (n, 3) copy of the whole day is ever made (peak memory)."""
 
-Axes = tuple[np.ndarray, np.ndarray, np.ndarray]
-
-
-def _axes(acc_g: np.ndarray | Axes) -> Axes:
-    """The x, y, z columns of an (n, 3) array (views) or of three arrays, unchanged."""
-    if isinstance(acc_g, tuple):
-        return acc_g
-    return acc_g[:, 0], acc_g[:, 1], acc_g[:, 2]
-
 
 def _hour_blocks(t_ns: np.ndarray) -> list[tuple[int, int]]:
     """Index ranges of ``t_ns`` (sorted) per clock hour (UTC), empty hours left out."""
@@ -112,13 +103,13 @@ def _hour_blocks(t_ns: np.ndarray) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in itertools.pairwise(cuts.tolist()) if b > a]
 
 
-def _block(axes: Axes, a: int, b: int) -> np.ndarray:
-    return np.column_stack([axis[a:b] for axis in axes]).astype(np.float32, copy=False)
+def _block(axes: signal.Axes, a: int, b: int) -> np.ndarray:
+    return signal.rows(axes, a, b, np.float32)
 
 
 def posture_codes(
     t_ns: np.ndarray,
-    acc_g: np.ndarray | Axes,
+    acc_g: np.ndarray | signal.Axes,
     placement: str,
     temperature: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, np.ndarray, signal.Calibration | None, posture.Orientation]:
@@ -146,7 +137,7 @@ class _PostureDay:
 
 def _posture_and_steps(
     t_ns: np.ndarray,
-    acc_g: np.ndarray | Axes,
+    acc_g: np.ndarray | signal.Axes,
     placement: str,
     temperature: pd.DataFrame | None,
     *,
@@ -154,7 +145,7 @@ def _posture_and_steps(
 ) -> _PostureDay:
     """:func:`posture_codes` plus the step times (ns) when ``with_steps``, hour by hour."""
     t_ns = np.asarray(t_ns, dtype=np.int64)
-    axes = _axes(acc_g)
+    axes = signal.as_axes(acc_g, len(t_ns))
     blocks = _hour_blocks(t_ns)
     calibration = None
     rate_hz = signal.nominal_rate_hz(t_ns) if len(t_ns) > 1 else 0.0
@@ -263,17 +254,16 @@ def analyze_imu_day(
         found = wrist_strides(t, np.column_stack(axes), rate_hz)
         inside = (found["t"] >= day_start_ns) & (found["t"] < day_end_ns)
         result.strides = conform(found[inside])
-    if placement in TRUNK_PLACEMENTS and len(t) > 1:  # the trunk methods take the whole day
-        acc = np.column_stack(axes).astype(np.float32, copy=False)
-        found = trunk_transitions(t, acc, rate_hz, epoch_t, codes, orientation)
+    if placement in TRUNK_PLACEMENTS and len(t) > 1:  # the trunk methods take the day's columns
+        found = trunk_transitions(t, axes, rate_hz, epoch_t, codes, orientation)
         inside = (found["t"] >= day_start_ns) & (found["t"] < day_end_ns)
         result.transitions = found[inside].reset_index(drop=True)
         result.summary["sit_to_stand"] = int((result.transitions["kind"] == "sit_to_stand").sum())
         if placement == "lower_back":
             gyro = None
             if all(c in samples.columns for c in ("gx", "gy", "gz")):
-                gyro = samples[["gx", "gy", "gz"]].to_numpy(np.float32)
-            found = trunk_strides(t, acc, gyro, rate_hz, sensor_height_m)
+                gyro = tuple(samples[c].to_numpy() for c in ("gx", "gy", "gz"))
+            found = trunk_strides(t, axes, gyro, rate_hz, sensor_height_m)
             inside = (found["t"] >= day_start_ns) & (found["t"] < day_end_ns)
             result.strides = conform(found[inside])
     result.summary.update(

@@ -79,6 +79,30 @@ def _as_2d(values: np.ndarray) -> tuple[np.ndarray, bool]:
     return v, False
 
 
+Axes = tuple[np.ndarray, np.ndarray, np.ndarray]
+"""The x, y, z columns of a day's samples: the store's columns as they are, so that a whole-day
+analysis never makes an (n, 3) copy of the day (peak memory)."""
+
+
+def as_axes(xyz: np.ndarray | Axes, n: int, name: str = "acceleration") -> Axes:
+    """The x, y, z columns of an (n, 3) array (views) or three length-``n`` arrays, unchanged."""
+    if isinstance(xyz, tuple):
+        axes = xyz
+        if len(axes) != 3 or any(np.ndim(c) != 1 or len(c) != n for c in axes):
+            shapes = [np.shape(c) for c in axes]
+            raise ValueError(f"{name} must be three columns of {n} samples, got {shapes}")
+        return axes
+    array = np.asarray(xyz)
+    if array.shape != (n, 3):
+        raise ValueError(f"{name} must have shape ({n}, 3), got {array.shape}")
+    return array[:, 0], array[:, 1], array[:, 2]
+
+
+def rows(axes: Axes, a: int, b: int, dtype: type = np.float64) -> np.ndarray:
+    """Samples [a, b) of three columns as one (b - a, 3) array of ``dtype``."""
+    return np.column_stack([axis[a:b] for axis in axes]).astype(dtype, copy=False)
+
+
 def _check_acc(acc_g: np.ndarray, n: int | None = None) -> np.ndarray:
     acc = np.asarray(acc_g)
     if acc.ndim != 2 or acc.shape[1] != 3:

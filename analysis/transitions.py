@@ -20,6 +20,7 @@ import pandas as pd
 from scipy import signal as sps
 
 from analysis.posture import MOVING, SITTING, STANDING, Orientation
+from analysis.signal import Axes, as_axes, rows
 from analysis.sitting import runs_of
 
 SEARCH_S: Final = 4.0
@@ -33,14 +34,16 @@ NS: Final = 1_000_000_000
 
 def trunk_transitions(
     t_ns: np.ndarray,
-    acc_g: np.ndarray,
+    acc_g: np.ndarray | Axes,
     rate_hz: float,
     epoch_t_ns: np.ndarray,
     codes: np.ndarray,
     orientation: Orientation | None = None,
 ) -> pd.DataFrame:
     """Confirmed transitions: ``t`` (ns, lean peak), ``kind`` (sit_to_stand / stand_to_sit),
-    ``duration_s``, ``lean_deg`` (forward lean above upright)."""
+    ``duration_s``, ``lean_deg`` (forward lean above upright). ``acc_g`` (g) is an (n, 3) array
+    or the day's three columns (only the samples around each posture change are copied)."""
+    axes = as_axes(acc_g, len(t_ns))
     rows: list[tuple[int, str, float, float]] = []
     upright = np.where(codes == MOVING, STANDING, codes)  # standing and moving: one side
     runs = [r for r in runs_of(epoch_t_ns, upright) if r.seconds >= MIN_SIDE_S]
@@ -55,7 +58,7 @@ def trunk_transitions(
             kind = "stand_to_sit"
         else:
             continue
-        found = _confirm(t_ns, acc_g, rate_hz, after.start, kind, rotation, sos)
+        found = _confirm(t_ns, axes, rate_hz, after.start, kind, rotation, sos)
         if found is not None:
             rows.append((found[0], kind, found[1], found[2]))
     return pd.DataFrame(
@@ -70,7 +73,7 @@ def trunk_transitions(
 
 def _confirm(
     t_ns: np.ndarray,
-    acc_g: np.ndarray,
+    axes: Axes,
     rate_hz: float,
     boundary_ns: int,
     kind: str,
@@ -81,7 +84,7 @@ def _confirm(
     a, b = np.searchsorted(t_ns, [boundary_ns - SEARCH_S * NS, boundary_ns + SEARCH_S * NS])
     if b - a < 2 * rate_hz:
         return None
-    window = acc_g[a:b].astype(np.float64) @ rotation.T
+    window = rows(axes, a, b) @ rotation.T
     smooth = sps.sosfiltfilt(sos, window, axis=0, padlen=min(3 * 6, len(window) - 1))
     lean = np.degrees(np.arctan2(-smooth[:, 2], smooth[:, 0]))  # forward is -z
     t = t_ns[a:b]

@@ -179,7 +179,7 @@ from scipy import fft as spfft
 from scipy import signal as sps
 from scipy.ndimage import gaussian_filter1d, maximum_filter1d
 
-from analysis.signal import gravity, low_pass
+from analysis.signal import Axes, as_axes, gravity, low_pass, rows
 
 __all__ = [
     "PENDULUM_CORRECTION",
@@ -206,6 +206,8 @@ GRAVITY_CUTOFF_HZ: Final = 0.25
 ACTIVITY_WINDOW_S: Final = 1.0
 ACTIVITY_STD_G: Final = 0.01
 REGION_MARGIN_S: Final = 3.0
+ACTIVITY_BLOCK: Final = 1 << 19
+"""Windows per block of the activity search (about 1.5 h at 100 Hz)."""
 WINDOW_S: Final = 5.0
 HOP_S: Final = 0.5
 STEP_TIME_RANGE_S: Final = (0.25, 1.25)
@@ -559,30 +561,43 @@ def _empty() -> pd.DataFrame:
     )
 
 
-def _regions(t_ns: np.ndarray, acc_g: np.ndarray, rate_hz: float) -> list[tuple[int, int]]:
+def _activity(axes: Axes, n: int, rate_hz: float) -> np.ndarray:
+    """Per sample (bool): the SD of the acceleration magnitude over the centred
+    ``ACTIVITY_WINDOW_S`` window is above ``ACTIVITY_STD_G``. Computed ``ACTIVITY_BLOCK``
+    windows at a time, so that no whole-day float64 array is held (peak memory)."""
+    w = min(n, max(2, round(ACTIVITY_WINDOW_S * rate_hz)))
+    windows = n - w + 1  # windows [s, s + w)
+    moving = np.empty(windows, bool)
+    for s0 in range(0, windows, ACTIVITY_BLOCK):
+        s1 = min(s0 + ACTIVITY_BLOCK, windows)
+        x = sum(np.square(axis[s0 : s1 + w - 1], dtype=np.float64) for axis in axes)
+        x = np.sqrt(x) - 1.0
+        c1 = np.concatenate([[0.0], np.cumsum(x)])
+        c2 = np.concatenate([[0.0], np.cumsum(x * x)])
+        mean = (c1[w:] - c1[:-w]) / w
+        moving[s0:s1] = (c2[w:] - c2[:-w]) / w - mean * mean > ACTIVITY_STD_G**2
+    active = np.empty(n, bool)
+    half = w // 2
+    active[half : half + windows] = moving  # centred windows
+    active[:half] = moving[0]
+    active[half + windows :] = moving[-1]
+    return active
+
+
+def _regions(t_ns: np.ndarray, axes: Axes, rate_hz: float) -> list[tuple[int, int]]:
     """Gap-free sample ranges [a, b) around movement (acceleration magnitude SD > floor)."""
     n = len(t_ns)
     brk = np.flatnonzero(np.diff(t_ns) > MAX_GAP_S * NS) + 1
     seg_start = np.concatenate([[0], brk])
     seg_end = np.concatenate([brk, [n]])
-    norm = np.sqrt(np.einsum("ij,ij->i", acc_g, acc_g, dtype=np.float64)) - 1.0
-    w = min(n, max(2, round(ACTIVITY_WINDOW_S * rate_hz)))
-    c1 = np.concatenate([[0.0], np.cumsum(norm)])
-    sums = c1[w:] - c1[:-w]
-    c1 = np.concatenate([[0.0], np.cumsum(norm * norm)])
-    del norm
-    var = (c1[w:] - c1[:-w]) / w - (sums / w) ** 2  # windows [i, i + w)
-    del c1, sums
-    active = np.zeros(n, bool)
-    half = w // 2
-    active[half : half + len(var)] = var > ACTIVITY_STD_G**2  # centred windows
-    active[:half] = active[half]
-    active[half + len(var) :] = active[half + len(var) - 1]
-    del var
-    edges = np.diff(np.concatenate([[0], active.view(np.int8), [0]]))
+    active = _activity(axes, n, rate_hz)
+    rises = np.flatnonzero(active[1:] & ~active[:-1]) + 1  # bool masks: no int copy of the day
+    falls = np.flatnonzero(active[:-1] & ~active[1:]) + 1
+    rises = np.concatenate([[0], rises]) if active[0] else rises
+    falls = np.concatenate([falls, [n]]) if active[-1] else falls
     margin = round(REGION_MARGIN_S * rate_hz)
-    a_start = np.maximum(np.flatnonzero(edges == 1) - margin, 0)
-    a_end = np.minimum(np.flatnonzero(edges == -1) + margin, n)
+    a_start = np.maximum(rises - margin, 0)
+    a_end = np.minimum(falls + margin, n)
     if not len(a_start):
         return []
     new = np.concatenate([[True], a_start[1:] > a_end[:-1]])
@@ -732,7 +747,8 @@ def trunk_strides(
     ``t_ns`` int64 ns, sorted (gaps allowed: nothing is integrated across an interval longer
     than ``MAX_GAP_S`` = 0.1 s, so a gap drops only the strides that span it); ``acc_g`` (n, 3)
     in g with x along the trunk (+1 g upright); ``gyro_dps`` (n, 3) deg/s in the same
-    frame or None (used only to find turns);
+    frame or None (used only to find turns); either may also be given as its three columns
+    (a day's store columns: only the movement regions are copied);
     ``rate_hz`` the nominal sample rate (Hz); ``sensor_height_m`` the sensor's height above the
     floor when standing (m), the pendulum length, or None. ``correction`` is the pendulum's
     correction factor K (default 1.25, Zijlstra & Hof 2003; 1.0 for ``sensors.simulate`` data).
@@ -746,11 +762,8 @@ def trunk_strides(
     time and cadence are always given. See the module docstring.
     """
     t = np.asarray(t_ns, dtype=np.int64)
-    acc = np.asarray(acc_g)
-    if acc.ndim != 2 or acc.shape[1] != 3 or len(acc) != len(t):
-        raise ValueError(f"acc_g must have shape ({len(t)}, 3), got {acc.shape}")
-    if gyro_dps is not None and np.shape(gyro_dps) != acc.shape:
-        raise ValueError(f"gyro_dps must have shape {acc.shape}, got {np.shape(gyro_dps)}")
+    axes = as_axes(acc_g, len(t), "acc_g")
+    gyro_axes = None if gyro_dps is None else as_axes(gyro_dps, len(t), "gyro_dps")
     if not rate_hz > 0:
         raise ValueError(f"rate_hz={rate_hz} must be positive")
     if sensor_height_m is not None and not sensor_height_m > 0:
@@ -760,9 +773,9 @@ def trunk_strides(
     if len(t) < 2:
         return _empty()
     parts = []
-    for a, b in _regions(t, acc, rate_hz):
-        gyro = None if gyro_dps is None else np.asarray(gyro_dps, dtype=np.float64)[a:b]
-        part = _region_strides(t[a:b], acc[a:b], gyro, rate_hz, sensor_height_m, correction)
+    for a, b in _regions(t, axes, rate_hz):
+        gyro = None if gyro_axes is None else rows(gyro_axes, a, b)
+        part = _region_strides(t[a:b], rows(axes, a, b), gyro, rate_hz, sensor_height_m, correction)
         if part is not None:
             parts.append(part)
     if not parts:

@@ -116,6 +116,15 @@ def print_report(r: SessionReport) -> None:
         parts.append(f"{c.duplicate_batches} duplicate batches dropped")
     if c.rejected_batches or r.decode_errors:
         parts.append(f"{c.rejected_batches + r.decode_errors} bad packets rejected")
+    if r.stalls:
+        parts.append(f"the device stopped answering {r.stalls} time(s) with the link up")
+    for jump in c.clock_jumps[:3]:
+        fix = f"times shifted {jump.shift_ns / 1e9:+.3f} s" if jump.shift_ns else "kept"
+        parts.append(f"device clock jumped {jump.jump_ns / 1e9:+.3f} s at seq {jump.seq} ({fix})")
+    if len(c.clock_jumps) > 3:
+        parts.append(f"{len(c.clock_jumps) - 3} more clock jumps")
+    if r.live_commits.commits:
+        parts.append(f"live commits within {r.live_commits.latency_max_s:.2f} s")
     if r.deleted_on_device:
         parts.append(f"{r.deleted_on_device:,} samples freed on the device")
     if r.clock_offset_ns is not None:

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import os
+import socket
 import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +25,8 @@ settings.register_profile("dev", print_blob=True)
 settings.load_profile("ci" if os.environ.get("CI") == "true" else "dev")
 
 REPO = Path(__file__).resolve().parents[1]
+PSOAS = str(Path(sys.executable).with_name("psoas"))
+BROWSER_WAIT_S = 30
 SHARED_DATA = REPO.parent / "shared" / "data"
 T0_NS = 1_767_225_600_000_000_000  # 2026-01-01T00:00:00Z
 
@@ -117,3 +124,89 @@ def catalog_count(root: Path, sql: str) -> int:
 def routine_log_rows(root: Path) -> int:
     """How many rows the store's routine log holds (every version counts)."""
     return catalog_count(root, "SELECT COUNT(*) FROM routine_log")
+
+
+# -- the dashboard in a real browser (tests/test_dashboard_browser.py, tests/test_soak.py) ------
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve_dashboard(
+    home: Path, *args: str, host: str = "127.0.0.1"
+) -> tuple[subprocess.Popen, str]:
+    """``psoas dashboard`` on ``home`` in its own process; returns it and its URL once it
+    accepts connections."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [PSOAS, "--home", str(home), "dashboard", "--host", host, "--port", str(port), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://{host}:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=1):
+                return proc, url
+        except OSError:
+            if proc.poll() is not None:
+                raise AssertionError(f"psoas dashboard exited: {proc.stdout.read()}") from None
+            time.sleep(0.3)
+    proc.kill()
+    raise AssertionError("psoas dashboard did not start within 60 s")
+
+
+def stop_process(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    """A headless Chromium (Debian's chromium + chromium-driver) through Selenium, one per
+    test module; its performance and console logs are recorded."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--window-size=1400,1800",
+    ):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    yield driver
+    driver.quit()
+
+
+def open_page(browser, url: str) -> None:
+    """Load ``url`` and wait until the dashboard's shell (``#main``) is there."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(url)
+    WebDriverWait(browser, BROWSER_WAIT_S).until(lambda d: d.find_elements(By.ID, "main"))
+
+
+def element_text(browser, element_id: str) -> str:
+    from selenium.webdriver.common.by import By
+
+    return browser.find_element(By.ID, element_id).text
+
+
+def wait_text(browser, element_id: str, predicate, timeout_s: float = BROWSER_WAIT_S) -> str:
+    """The text of ``element_id`` once ``predicate`` holds for it (within ``timeout_s``)."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser, timeout_s).until(lambda d: predicate(element_text(d, element_id)))
+    return element_text(browser, element_id)

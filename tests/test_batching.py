@@ -106,12 +106,33 @@ def test_batch_with_wrong_period_is_rejected():
     assert "sample period" in buf.counters.reasons[0]
 
 
-def test_batch_whose_time_runs_backwards_is_rejected():
-    buf = BatchBuffer(0)
+def test_a_clock_jumping_back_is_re_anchored_by_seq_and_rate_until_a_forward_jump():
+    """Time never runs backwards: a batch stamped 10 s too early continues the previous one by
+    seq and rate, its whole clock segment shifted alike; a later forward jump (a pause) takes
+    the shift back, so stored time returns to the device's stamps. Nothing is dropped."""
+    buf = BatchBuffer(0, expected_period_ns=PERIOD_NS)
+    back = -10_000_000  # µs
     buf.add(batch(0))
-    buf.add(batch(10, t0_us=T0_US - 10_000_000))
-    assert seqs(buf.release(final=True)) == [0]
-    assert buf.counters.rejected_batches == 1
+    buf.add(batch(10, t0_us=batch(10).t0_us + back))
+    buf.add(batch(20, t0_us=batch(20).t0_us + back))
+    buf.add(batch(30, t0_us=batch(30).t0_us + back + 25_000_000))  # +25 s: a pause
+    out = buf.release(final=True)
+    assert seqs(out) == [0, 10, 20, 30] and buf.counters.rejected_batches == 0
+    assert [b.t0_us for b in out[:3]] == [batch(s).t0_us for s in (0, 10, 20)]
+    assert out[3].t0_us == batch(30).t0_us + back + 25_000_000  # the device's stamp again
+    jumps = buf.counters.clock_jumps
+    assert [(j.seq, j.jump_ns, j.shift_ns) for j in jumps] == [
+        (10, back * 1000, -back * 1000),
+        (30, 25_000_000_000, 0),
+    ]
+
+
+def test_a_clock_jump_at_the_resume_point_is_seen_from_the_stored_time():
+    stored_t = (T0_US + 9 * PERIOD_NS // 1000) * 1000  # seq 9 is stored at this time
+    buf = BatchBuffer(10, expected_period_ns=PERIOD_NS, last_t_ns=stored_t)
+    buf.add(batch(10, t0_us=T0_US - 30_000_000))  # 30 s earlier than seq 0
+    (out,) = buf.release(final=True)
+    assert out.t0_us * 1000 == stored_t + PERIOD_NS
 
 
 def test_first_batch_defines_the_start_when_nothing_is_stored():

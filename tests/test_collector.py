@@ -54,13 +54,19 @@ async def sync(
     *,
     live_s: float | None = None,
     delete: bool = True,
+    scan_s: float = 2.0,
+    **collector_options,
 ) -> SessionReport:
+    """Start ``wearable`` on a fresh link, run the collector once (``collector_options`` go to
+    :class:`ImuCollector`), stop the wearable (a later ``sync`` restarts it: a power cycle)."""
     link = f"bumble:link:collector-test-{next(_links)}"
     await wearable.start(link)
     adapter = parse_adapter(link)
     try:
-        found = choose(await scan(adapter, 2.0), wearable.options.name)
-        collector = ImuCollector(store, adapter, found, tz="UTC", delete_after_sync=delete)
+        found = choose(await scan(adapter, scan_s), wearable.options.name)
+        collector = ImuCollector(
+            store, adapter, found, tz="UTC", delete_after_sync=delete, **collector_options
+        )
         return await collector.run(live_s)
     finally:
         await adapter.close()

@@ -12,9 +12,7 @@ import asyncio
 import datetime as dt
 import json
 import os
-import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -23,16 +21,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 from psoas.demo_store import THIGH_ID, build_demo_store
-from tests.conftest import routine_log_rows
+from tests.conftest import BROWSER_WAIT_S as WAIT_S
+from tests.conftest import PSOAS, routine_log_rows
+from tests.conftest import element_text as _text
+from tests.conftest import open_page as _open
+from tests.conftest import serve_dashboard as _serve
+from tests.conftest import stop_process as _stop
+from tests.conftest import wait_text as _wait_text
 
-PSOAS = str(Path(sys.executable).with_name("psoas"))
 LAST_DAY = dt.date(2026, 3, 29)  # a Sunday; the store holds the four weeks before it
 ARTIFACTS = Path(os.environ.get("PSOAS_TEST_ARTIFACTS", "test-artifacts")) / "dashboard"
 PAGES = {
@@ -42,43 +43,6 @@ PAGES = {
     "insights": "/insights",
     "devices": "/devices",
 }
-WAIT_S = 30
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _serve(home: Path, *args: str, host: str = "127.0.0.1") -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    proc = subprocess.Popen(
-        [PSOAS, "--home", str(home), "dashboard", "--host", host, "--port", str(port), *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://{host}:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection((host, port), timeout=1):
-                return proc, url
-        except OSError:
-            if proc.poll() is not None:
-                raise AssertionError(f"psoas dashboard exited: {proc.stdout.read()}") from None
-            time.sleep(0.3)
-    proc.kill()
-    raise AssertionError("psoas dashboard did not start within 60 s")
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 @pytest.fixture(scope="module")
@@ -92,37 +56,6 @@ def server(demo_home: Path) -> Iterator[str]:
     proc, url = _serve(demo_home)
     yield url
     _stop(proc)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[webdriver.Chrome]:
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-dev-shm-usage",
-        "--window-size=1400,1800",
-    ):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-    yield driver
-    driver.quit()
-
-
-def _open(browser, url: str) -> None:
-    browser.get(url)
-    WebDriverWait(browser, WAIT_S).until(lambda d: d.find_elements(By.ID, "main"))
-
-
-def _text(browser, element_id: str) -> str:
-    return browser.find_element(By.ID, element_id).text
-
-
-def _wait_text(browser, element_id: str, predicate) -> str:
-    WebDriverWait(browser, WAIT_S).until(lambda d: predicate(_text(d, element_id)))
-    return _text(browser, element_id)
 
 
 def _traces(browser, graph_id: str) -> list[dict]:

@@ -8,14 +8,23 @@ decoded batch to a :class:`BatchBuffer`, which releases them in ``seq`` order, e
 - a hole in ``seq`` is held open for ``reorder_window_s`` (a late notification may fill it);
   after that, or at the end of a sync, the hole is accepted as a device-side gap (the store
   records it; nothing is invented);
-- a batch that would make time run backwards, or whose sample period is far from the device's
-  announced rate, is rejected (counted and logged) rather than corrupting the store.
+- a batch whose sample period is far from the device's announced rate is rejected (counted and
+  logged) rather than corrupting the store;
+- the device's clock may jump (an RTC resync). ``seq`` says how much time passed: a batch
+  stamped earlier than ``seq`` and the rate allow (time running backwards, or overlapping earlier
+  samples) is re-anchored onto the previous sample by ``seq`` and rate, and the same shift
+  applies to the rest of that clock segment (so its spacing stays bit for bit); a later forward
+  jump (a pause in sampling or the clock set forward) first takes the shift back, so stored
+  time returns to the device clock. A forward jump alone is kept as stamped: with ``seq``
+  contiguous it cannot be told apart from a device that paused sampling. Every jump is listed in
+  :attr:`BufferCounters.clock_jumps`. Stored ``t`` therefore never runs backwards.
 
 Pure logic: no Bluetooth, no store; the clock is injectable so tests control time.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -41,6 +50,18 @@ class BufferCounters:
     rejected_batches: int = 0
     accepted_holes: int = 0
     reasons: list[str] = field(default_factory=list)
+    clock_jumps: list[ClockJump] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ClockJump:
+    """A jump of the device clock seen at ``seq``: ``jump_ns`` is how far the batch's stamp lies
+    from where ``seq`` and the rate put it (negative: backwards); ``shift_ns`` is what psoas adds
+    to the device's stamps from there on (0: kept as stamped)."""
+
+    seq: int
+    jump_ns: int
+    shift_ns: int
 
 
 class BatchBuffer:
@@ -54,7 +75,12 @@ class BatchBuffer:
         reorder_window_s: float = DEFAULT_REORDER_WINDOW_S,
         hold_holes: bool = False,
         clock: Callable[[], float] = time.monotonic,
+        last_t_ns: int | None = None,
+        counters: BufferCounters | None = None,
     ) -> None:
+        """``last_t_ns`` is the stored time of seq ``next_seq - 1`` (the store's cursor), so a
+        clock jump right at the resume point is seen; ``counters`` may be shared across
+        buffers (one per connection) to sum them."""
         self.next_seq = next_seq
         self.hold_holes = hold_holes
         """True during a sync: a hole is never accepted on a timer (the collector asks the
@@ -64,8 +90,10 @@ class BatchBuffer:
         self._clock = clock
         self._pending: dict[int, ImuBatch] = {}
         self._hole_since: float | None = None
-        self._last_t_ns: int | None = None
-        self.counters = BufferCounters()
+        self._last_t_ns = last_t_ns if next_seq is not None else None
+        self._last_seq = None if next_seq is None else next_seq - 1
+        self._shift_us = 0  # added to the device's stamps in the current clock segment
+        self.counters = counters if counters is not None else BufferCounters()
 
     @property
     def pending_samples(self) -> int:
@@ -106,11 +134,10 @@ class BatchBuffer:
             batch = self._trim(batch)
             if batch is None:
                 continue
-            if self._last_t_ns is not None and batch.t0_us * 1000 < self._last_t_ns:
-                self._reject(batch, "its time runs backwards from the previous batch")
-                continue
+            batch = self._on_timeline(batch)
             out.append(batch)
             self.next_seq = batch.last_seq + 1
+            self._last_seq = batch.last_seq
             self._last_t_ns = batch.t0_us * 1000 + (batch.count - 1) * batch.period_ns
         if self._pending and self._hole_since is None:
             self._hole_since = self._clock()
@@ -141,6 +168,35 @@ class BatchBuffer:
             self._hole_since = self._clock()
             return False
         return self._clock() - self._hole_since >= self.reorder_window_s
+
+    def _on_timeline(self, batch: ImuBatch) -> ImuBatch:
+        """``batch`` with the current clock-segment shift, after checking for a clock jump."""
+        if self._last_t_ns is None or self._last_seq is None:
+            return batch
+        period = self.expected_period_ns or batch.period_ns
+        expected_ns = self._last_t_ns + (batch.first_seq - self._last_seq) * period
+        deviation = (batch.t0_us + self._shift_us) * 1000 - expected_ns
+        backwards = deviation < -period
+        if backwards or deviation > period:
+            if backwards or self._shift_us:
+                # re-anchor on the previous sample by seq and rate (ceil to a whole µs), or
+                # give back as much of an earlier shift as this forward jump allows
+                self._shift_us = max(0, -((batch.t0_us * 1000 - expected_ns) // 1000))
+            jump = ClockJump(batch.first_seq, deviation, self._shift_us * 1000)
+            self.counters.clock_jumps.append(jump)
+            log = _log.warning if backwards else _log.info
+            log(
+                "device time jumps %+.3f s at seq %d (%s); stored time is shifted %+.3f s",
+                deviation / 1e9,
+                batch.first_seq,
+                "backwards: re-anchored by seq and rate"
+                if backwards
+                else "forward with no seq missing: paused sampling or the clock set forward",
+                jump.shift_ns / 1e9,
+            )
+        if self._shift_us:
+            batch = dataclasses.replace(batch, t0_us=batch.t0_us + self._shift_us)
+        return batch
 
     def _trim(self, batch: ImuBatch) -> ImuBatch | None:
         """Drop the samples of ``batch`` that were already released."""

@@ -8,7 +8,10 @@ Exactly-once: a sync asks the wearable for records from the store's cursor + 1, 
 least every ``commit_every_s`` seconds (each commit is one all-or-nothing store ingest), and only
 after the final commit asks the wearable to delete what is stored. A dropped link reconnects
 with backoff and resumes from the committed cursor; what was received but not committed is simply
-sent again, and the store drops anything it already holds by ``seq``.
+sent again, and the store drops anything it already holds by ``seq``. A wearable that stops
+answering with the link up (``STALL_TIMEOUT_S``) is treated the same way, and after
+``MAX_STALLS`` such stalls in a row without progress the run ends with a clear error; a device
+clock that jumps back is re-anchored by ``seq`` and rate (``sensors/ble/batching.py``).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import contextlib
 import logging
 import re
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -55,10 +59,14 @@ from sensors.store import DeviceInfo, RecordingInfo, Store
 
 _log = logging.getLogger(__name__)
 
-RACP_TIMEOUT_S = 30.0
-"""How long a RACP request other than SEND may wait for its indication."""
-SEND_IDLE_TIMEOUT_S = 15.0
-"""A running SEND whose notifications stop for this long is treated as a lost link."""
+STALL_TIMEOUT_S = 15.0
+"""A wearable that, with the link up, answers nothing for this long is stalled (a hung
+firmware): no write response to a RACP request, no RACP indication, no record during a SEND,
+no live batch while streaming. The collector commits what it has, reconnects, and after
+``MAX_STALLS`` such stalls in a row without progress gives up with a :class:`CollectorError`
+(``ImuCollector(stall_timeout_s=..., max_stalls=...)``)."""
+MAX_STALLS = 1
+"""Stalls in a row without new samples that are retried before the collector gives up."""
 MAX_BACKOFF_S = 10.0
 TICK_S = 0.25
 """How often a running sync looks at its buffer (commits happen every ``commit_every_s``)."""
@@ -68,6 +76,8 @@ MAX_STALLED_ROUNDS = 4
 """SEND rounds in a row without progress after which remaining holes are accepted as gaps."""
 MIN_CONVENTION_SAMPLES = 10
 """Moving RSC measurements needed before the stride-length convention is decided."""
+LIVE_DELETE_EVERY_S = 5.0
+"""While streaming live, the wearable is told to free what the catalog holds this often."""
 
 ProgressCallback = Callable[[str, int, int], None]
 """Called with (device_id, samples synced so far, samples to sync)."""
@@ -82,6 +92,10 @@ class CollectorError(PsoasError):
 
 class LinkLost(Exception):
     """The Bluetooth link dropped during a session; the collector reconnects."""
+
+
+class DeviceStalled(LinkLost):
+    """The link is up but the wearable stopped answering (see ``STALL_TIMEOUT_S``)."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +124,32 @@ def ble_device_id(name: str | None, address: str) -> str:
 
 
 @dataclass
+class CommitStats:
+    """How stale live samples are when they become durable, in seconds (monotonic clock).
+
+    A commit's latency runs from the arrival of its earliest-arrived notification (the bleak
+    callback) to the end of its store transaction (fsynced Parquet part + catalog row), so it
+    includes the wait for the next commit (``commit_every_s``), the reorder window and the
+    write itself; ``duration`` is the write alone. Only live commits count: a sync's batches
+    are the device's offline log, committed for throughput, not freshness.
+    """
+
+    commits: int = 0
+    latency_last_s: float | None = None
+    latency_max_s: float = 0.0
+    duration_max_s: float = 0.0
+    recent_latency_s: deque[float] = field(default_factory=lambda: deque(maxlen=4096))
+    """The latencies of the last 4096 live commits (for percentiles; memory stays bounded)."""
+
+    def record(self, latency_s: float, duration_s: float) -> None:
+        self.commits += 1
+        self.latency_last_s = latency_s
+        self.latency_max_s = max(self.latency_max_s, latency_s)
+        self.duration_max_s = max(self.duration_max_s, duration_s)
+        self.recent_latency_s.append(latency_s)
+
+
+@dataclass
 class SessionReport:
     """What a collector run did, summed over reconnects."""
 
@@ -123,9 +163,12 @@ class SessionReport:
     gaps: int = 0
     missing_samples: int = 0
     deleted_on_device: int = 0
+    stalls: int = 0
+    """Times the wearable stopped answering with the link up (a hung firmware)."""
     clock_offset_ns: int | None = None
     stride_convention: str | None = None
     counters: BufferCounters = field(default_factory=BufferCounters)
+    live_commits: CommitStats = field(default_factory=CommitStats)
 
 
 async def scan(adapter: BleAdapter, timeout_s: float = 5.0) -> list[FoundDevice]:
@@ -224,8 +267,11 @@ class _Session:
     def on_disconnect(self, _client: BleakClient) -> None:
         self.disconnected.set()
 
-    async def wait(self, awaitable: asyncio.Future | asyncio.Task, timeout_s: float):  # type: ignore[no-untyped-def]
-        """Await ``awaitable`` unless the link drops or ``timeout_s`` passes."""
+    async def wait(  # type: ignore[no-untyped-def]
+        self, awaitable: asyncio.Future | asyncio.Task, timeout_s: float, what: str = "an answer"
+    ):
+        """Await ``awaitable`` unless the link drops (:class:`LinkLost`) or ``timeout_s``
+        passes (:class:`DeviceStalled`: no ``what`` within it)."""
         lost = asyncio.ensure_future(self.disconnected.wait())
         try:
             done, _ = await asyncio.wait(
@@ -238,7 +284,7 @@ class _Session:
         awaitable.cancel()
         if self.disconnected.is_set():
             raise LinkLost("the link dropped")
-        raise LinkLost(f"no answer within {timeout_s:.0f} s")
+        raise DeviceStalled(f"no {what} within {timeout_s:g} s")
 
 
 @contextlib.asynccontextmanager
@@ -320,6 +366,8 @@ class ImuCollector:
         max_reconnects: int = 30,
         progress: ProgressCallback | None = None,
         on_batch: BatchCallback | None = None,
+        stall_timeout_s: float = STALL_TIMEOUT_S,
+        max_stalls: int = MAX_STALLS,
     ) -> None:
         self.store = store
         self.adapter = adapter
@@ -330,10 +378,15 @@ class ImuCollector:
         self.delete_after_sync = delete_after_sync
         self.reorder_window_s = reorder_window_s
         self.max_reconnects = max_reconnects
+        self.stall_timeout_s = stall_timeout_s
+        self.max_stalls = max_stalls
+        self._stalls_in_row = 0
+        self._samples_at_stall = -1  # report.samples at the last stall (-1: none yet)
         self.progress = progress
         self.on_batch = on_batch
         self.report = SessionReport(found.device_id, "imu")
         self._recording: RecordingInfo | None = None
+        self._arrivals: deque[tuple[int, float]] = deque()  # (first seq, monotonic s) per batch
 
     async def run(self, live_s: float | None = None) -> SessionReport:
         """Sync everything the wearable holds, then stream live for ``live_s`` seconds."""
@@ -350,8 +403,32 @@ class ImuCollector:
 
     async def _session(self) -> None:
         session = _Session()
-        async with _connected(self.adapter, self.found, session) as client:
-            await self._exchange(client, session)
+        try:
+            async with _connected(self.adapter, self.found, session) as client:
+                await self._exchange(client, session)
+        except DeviceStalled as exc:
+            self.report.stalls += 1
+            # stalls in a row: new samples since the previous stall start the count again
+            progressed = self.report.samples > self._samples_at_stall
+            self._samples_at_stall = self.report.samples
+            self._stalls_in_row = 1 if progressed else self._stalls_in_row + 1
+            if self._stalls_in_row > self.max_stalls:
+                raise CollectorError(self._stalled_message(exc)) from exc
+            _log.warning(
+                "%s: the wearable stopped answering (%s); reconnecting", self.found.name, exc
+            )
+            raise
+
+    def _stalled_message(self, exc: DeviceStalled) -> str:
+        cursor = self.store.cursor(self.found.device_id)
+        where = "" if cursor is None else f" (the store holds it through seq {cursor})"
+        return (
+            f"{self.found.name} ({self.found.address}) stopped answering with the link up: "
+            f"{exc} ({self._stalls_in_row} time(s) in a row). {self.report.samples:,} new samples "
+            f"of this run are committed{where}; the rest stays on the wearable, nothing is lost "
+            f"or deleted. Restart the wearable (or wait for it to recover) and run `psoas "
+            f"collect` again: it resumes after the last committed sample."
+        )
 
     async def _exchange(self, client: BleakClient, session: _Session) -> None:
         config = decode_config(await client.read_gatt_char(uuids.IMU_CONFIG))
@@ -363,14 +440,18 @@ class ImuCollector:
             expected_period_ns=round(1e9 / config.rate_hz),
             reorder_window_s=self.reorder_window_s,
             hold_holes=True,
+            # the stored time at the cursor: a device clock that jumped back is seen at once
+            last_t_ns=self.store.cursor_time(self.found.device_id),
+            counters=self.report.counters,  # summed over reconnects
         )
-        self.report.counters = buffer.counters
+        arrivals = self._arrivals = deque()
 
         def on_data(_char: object, data: bytearray) -> None:
-            session.last_data = time.monotonic()
+            session.last_data = now = time.monotonic()
             try:
                 batch = decode_batch(bytes(data))
                 buffer.add(batch)
+                arrivals.append((batch.first_seq, now))
             except ProfileDecodeError as exc:
                 self.report.decode_errors += 1
                 _log.warning("%s: bad IMU Data notification: %s", self.found.name, exc)
@@ -406,17 +487,36 @@ class ImuCollector:
         recording: RecordingInfo,
         live_until: float,
     ) -> None:
-        """Live batches until ``live_until``, committed at least every ``commit_every_s``."""
+        """Live batches until ``live_until``, committed at least every ``commit_every_s``.
+
+        The wearable logs what it streams (so a dropped link loses nothing); every
+        ``LIVE_DELETE_EVERY_S`` it is told to free what is committed, so a long live session
+        (``--live`` runs until Ctrl-C) does not fill its memory with samples the store holds.
+        """
         buffer.hold_holes = False  # live: a hole is only waited for a reorder window
         await self._racp(client, session, RacpOp.START_LIVE, 0)
+        session.last_data = freed = time.monotonic()
         while time.monotonic() < live_until:
             pause = min(self.commit_every_s, live_until - time.monotonic())
-            await session.wait(asyncio.ensure_future(asyncio.sleep(pause)), pause + 5)
+            await session.wait(asyncio.ensure_future(self._live_pause(session, pause)), pause + 5)
             self._commit(recording, buffer.release(), live=True)
+            if time.monotonic() - freed >= LIVE_DELETE_EVERY_S:
+                await self._delete_committed(client, session)
+                freed = time.monotonic()
         await self._racp(client, session, RacpOp.STOP_LIVE, 0)
         await asyncio.sleep(0.2)  # batches already in flight
         self._commit(recording, buffer.release(final=True), live=True)
         await self._delete_committed(client, session)
+
+    async def _live_pause(self, session: _Session, pause_s: float) -> None:
+        """Sleep ``pause_s``, but raise :class:`DeviceStalled` as soon as no live batch came for
+        ``stall_timeout_s`` (the reconnect then syncs what the wearable logged meanwhile)."""
+        until = time.monotonic() + pause_s
+        while (now := time.monotonic()) < until:
+            silent = now - session.last_data
+            if silent >= self.stall_timeout_s:
+                raise DeviceStalled(f"no live batch for {self.stall_timeout_s:g} s")
+            await asyncio.sleep(min(until - now, self.stall_timeout_s - silent))
 
     async def _sync(
         self,
@@ -461,8 +561,7 @@ class ImuCollector:
                     last_commit = time.monotonic()
                 if not aborted and buffer.pending_samples >= GO_BACK_SAMPLES:
                     # too much waits behind a hole: stop, sort out the holes, go back (below)
-                    abort = encode_racp_request(RacpOp.ABORT, 0)
-                    await client.write_gatt_char(uuids.IMU_RACP, abort, True)
+                    await self._write_racp(client, session, RacpOp.ABORT, 0)
                     aborted = True
             done += self._commit(recording, ready)
             result = send.result()
@@ -506,18 +605,20 @@ class ImuCollector:
         """SEND from ``start``; waits as long as records keep arriving."""
         while not session.responses.empty():
             session.responses.get_nowait()
-        request = encode_racp_request(RacpOp.SEND, start)
-        await client.write_gatt_char(uuids.IMU_RACP, request, True)
+        await self._write_racp(client, session, RacpOp.SEND, start)
+        session.last_data = time.monotonic()
         while True:
             getter = asyncio.ensure_future(session.responses.get())
+            idle_s = time.monotonic() - session.last_data
             try:
-                response = await session.wait(getter, SEND_IDLE_TIMEOUT_S)
-            except LinkLost:
-                if session.disconnected.is_set():
-                    raise
-                if time.monotonic() - session.last_data < SEND_IDLE_TIMEOUT_S:
+                response = await session.wait(getter, max(self.stall_timeout_s - idle_s, 0.01))
+            except DeviceStalled:
+                if time.monotonic() - session.last_data < self.stall_timeout_s:
                     continue  # still receiving records: the answer comes after the last one
-                raise
+                raise DeviceStalled(
+                    f"no record and no RACP answer for {self.stall_timeout_s:g} s in the middle "
+                    f"of a SEND from seq {start}"
+                ) from None
             if response.op == RacpOp.SEND:
                 return response
             _log.warning("%s: unexpected RACP answer %s", self.found.name, response)
@@ -543,13 +644,23 @@ class ImuCollector:
     ) -> RacpResponse:
         while not session.responses.empty():  # a stale answer from before must not match
             session.responses.get_nowait()
-        await client.write_gatt_char(uuids.IMU_RACP, encode_racp_request(op, operand), True)
+        await self._write_racp(client, session, op, operand)
         while True:
             getter = asyncio.ensure_future(session.responses.get())
-            response = await session.wait(getter, RACP_TIMEOUT_S)
+            response = await session.wait(
+                getter, self.stall_timeout_s, f"answer (indication) to RACP {op.name}"
+            )
             if response.op == op:
                 return response
             _log.warning("%s: unexpected RACP answer %s", self.found.name, response)
+
+    async def _write_racp(
+        self, client: BleakClient, session: _Session, op: RacpOp, operand: int
+    ) -> None:
+        """Write a RACP request with response; a wearable that never acknowledges it stalls."""
+        request = encode_racp_request(op, operand)
+        write = asyncio.ensure_future(client.write_gatt_char(uuids.IMU_RACP, request, True))
+        await session.wait(write, self.stall_timeout_s, f"write response to RACP {op.name}")
 
     async def _delete_committed(self, client: BleakClient, session: _Session) -> None:
         """Let the wearable free what the catalog has committed (never more)."""
@@ -566,8 +677,18 @@ class ImuCollector:
         if not batches:
             return 0
         frame = batches_to_frame(batches)
+        began = time.monotonic()
         with self.store.ingest() as tx:
             tx.add_samples(recording, frame)
+        durable = time.monotonic()
+        # the earliest arrival among the notifications this commit covers (a late or rejected
+        # one is counted by the next commit past its seq: never too optimistic)
+        arrived = durable
+        last_seq = batches[-1].last_seq
+        while self._arrivals and self._arrivals[0][0] <= last_seq:
+            arrived = min(arrived, self._arrivals.popleft()[1])
+        if live:
+            self.report.live_commits.record(durable - arrived, durable - began)
         result = tx.result
         self.report.samples += result.new_samples
         self.report.gaps += result.gaps

@@ -31,6 +31,17 @@ What it does, as a device would
   record store with ``seq`` continuing, so a later sync is exactly-once. Sampling stops when no
   connected central wants live data (unless ``log_continuously``), so a dropped link pauses
   sampling instead of opening a seq gap the collector would never fetch.
+- **Accelerated time** (``time_scale``, default 1; IMU only, for soak tests and demos). The
+  device clock runs ``time_scale`` times faster than the host's: Device Time reads
+  ``host time at creation + clock_offset_s + elapsed monotonic time × time_scale``, and the live
+  sampler stamps its samples on that same clock and sends a batch of ``live_batch_s``
+  device-seconds every ``live_batch_s / time_scale`` wall seconds. So 30 min of device time at
+  100 Hz stream in one minute at ×30, with ``t`` spaced exactly ``1 / rate_hz`` and running
+  ahead of the host clock. The collector's clock-offset estimate (host − device from one Device
+  Time read at connect) then is the offset *at that read*:
+  ``−clock_offset_s − elapsed since creation × (time_scale − 1)``, coherent with the stored
+  ``t`` at that moment and drifting by ``time_scale − 1`` seconds per second after it, as a
+  fast crystal would (each reconnect reads it again; the recording keeps the first).
 - **Footpod.** RSC Measurement notified every ``rsc_interval_s`` from the simulator's truth
   strides, replayed in real time from the first running stride: speed, cadence (steps/min),
   the length in ``stride_convention`` (``"step"``: one step, what many footpods send; or
@@ -38,7 +49,20 @@ What it does, as a device would
 - **Faults** (seeded, per connection): ``drop_link_every_s`` disconnects the central after that
   many seconds of every connection; ``lose_packets`` silently skips a notification (the samples
   stay logged: the collector sees a seq jump, never an invented sample); ``duplicate_packets``
-  sends one twice; ``reorder_packets`` swaps two consecutive ones.
+  sends one twice; ``reorder_packets`` swaps two consecutive ones. A **hung firmware**:
+  ``stall_after_samples`` makes the device go silent once it has put that many IMU samples on
+  the air (SEND and live together, all connections; once per wearable): no more IMU Data
+  notifications, no RACP indication (not even the final one of a running SEND), RACP writes
+  acknowledged but ignored, or with ``stall_write_response=False`` not even acknowledged (no
+  ATT write response); the link stays up and GATT reads (Config, Device Time) still work. It
+  recovers after ``stall_for_s`` seconds as a watchdog reset would: the SEND or live stream in
+  progress is abandoned (never finished, never indicated), the log is kept, new requests are
+  answered again. ``stall_for_s=None`` hangs until the wearable is restarted (``stop()`` then
+  ``start()``, a power cycle). While hung the sensor keeps logging. A **jumping clock**:
+  ``clock_jumps=[(at_seq, jump_s), ...]`` moves the device clock by ``jump_s`` (forward or back,
+  e.g. an RTC resync) just before it stamps sample ``at_seq`` of the offline log (the log is cut
+  into a new batch there, as a logger starts a new record); Device Time reads the clock after
+  every jump (``clock_offset_ns`` includes them). Counted in ``stalls`` and ``faults``.
 
 Flow control
 ------------
@@ -59,11 +83,12 @@ import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
+import itertools
 import logging
 import math
 import random
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -190,6 +215,7 @@ class WearableOptions:
     clock_offset_s: float = 0.8
     battery_pct: int = 87
     live_batch_s: float = 0.2
+    time_scale: float = 1.0
     log_continuously: bool = False
     tz: str | None = None
     stride_convention: str = "step"
@@ -198,6 +224,10 @@ class WearableOptions:
     lose_packets: float = 0.0
     duplicate_packets: float = 0.0
     reorder_packets: float = 0.0
+    stall_after_samples: int | None = None
+    stall_for_s: float | None = None
+    stall_write_response: bool = True
+    clock_jumps: Sequence[tuple[int, float]] = ()
     seed: int = 0
     address: str | None = None
     advertising: str = "auto"
@@ -239,6 +269,19 @@ class WearableOptions:
             value = getattr(self, label)
             if not (0.0 <= value < 1.0):
                 raise UsageError(f"{label}={value} must be a probability in [0, 1)")
+        if self.stall_after_samples is not None and self.stall_after_samples < 0:
+            raise UsageError(f"stall_after_samples={self.stall_after_samples} must be 0 or more")
+        if self.stall_for_s is not None and not (0 < self.stall_for_s < math.inf):
+            raise UsageError(f"stall_for_s={self.stall_for_s} must be above 0 (None: forever)")
+        jumps = tuple(sorted((int(at), float(jump)) for at, jump in self.clock_jumps))
+        if any(at < 0 or not math.isfinite(j) or j == 0 for at, j in jumps) or len(
+            {at for at, _ in jumps}
+        ) != len(jumps):
+            raise UsageError(
+                f"clock_jumps={self.clock_jumps!r}: give (at_seq >= 0, jump_s != 0) pairs, "
+                f"one per seq"
+            )
+        self.clock_jumps = jumps
         if self.advertising not in ("auto", "legacy", "extended"):
             raise UsageError(f"advertising={self.advertising!r}; use auto, legacy or extended")
         if not self.max_mtu <= 517:
@@ -249,6 +292,8 @@ class WearableOptions:
             raise UsageError(f"max_mtu={self.max_mtu}: {exc}") from exc
         if not math.isfinite(self.clock_offset_s):
             raise UsageError("clock_offset_s must be a finite number of seconds")
+        if not (math.isfinite(self.time_scale) and 0.01 <= self.time_scale <= 1000.0):
+            raise UsageError(f"time_scale={self.time_scale} must be 0.01-1000 (1 = real time)")
 
     @property
     def resolved_name(self) -> str:
@@ -275,6 +320,12 @@ class FaultCounters:
     lost: int = 0
     duplicated: int = 0
     reordered: int = 0
+    stalls: int = 0
+    """Times the firmware hung (``stall_after_samples``)."""
+    ignored_racp: int = 0
+    """RACP requests a hung firmware left unanswered (no indication, maybe no write response)."""
+    clock_jumps: int = 0
+    """Clock jumps stamped into the offline log (``clock_jumps``)."""
 
 
 class _FaultStream:
@@ -320,6 +371,10 @@ class _FaultStream:
 
 class _SourceExhausted(Exception):
     pass
+
+
+class _Abandoned(Exception):
+    """A hung firmware recovered (or lost its link): the SEND or live stream is forgotten."""
 
 
 class _SampleFeed:
@@ -533,6 +588,9 @@ class VirtualWearable:
         self.deleted_through: int | None = None
         self.faults = FaultCounters()
         self.racp_log: list[tuple[int, int, RacpStatus]] = []
+        self.air_samples = 0  # IMU samples put on the air (SEND and live), for the stall fault
+        self._hang: asyncio.Event | None = None  # set while the firmware hangs; set() recovers
+        self._stalled = False  # the stall fault fires once per wearable
         # stack
         self.device: Device | None = None
         self._controller: Controller | None = None
@@ -548,6 +606,8 @@ class VirtualWearable:
         self._store_max = max_samples_per_batch(STORE_MTU, o.has_gyro)
         self._mtu_limit = min(self._store_max, max_samples_per_batch(o.max_mtu, o.has_gyro))
         self._period_ns = period_from_rate(o.rate_hz)
+        # the device clock's anchor: with time_scale != 1 it runs that many times faster
+        self._clock_anchor = (time.time_ns(), time.monotonic_ns())
         self.advertising_mode: str | None = None
 
     # -- small properties ------------------------------------------------------------------
@@ -555,11 +615,18 @@ class VirtualWearable:
     @property
     def clock_offset_ns(self) -> int:
         """Device clock minus host clock, ns (the collector should estimate the negative)."""
-        return round(self.options.clock_offset_s * NS_PER_S)
+        jumps_s = sum(jump for _, jump in self.options.clock_jumps)  # the clock made them all
+        return round((self.options.clock_offset_s + jumps_s) * NS_PER_S)
 
     def device_time_ns(self) -> int:
-        """Now on the device clock, ns since the Unix epoch."""
-        return time.time_ns() + self.clock_offset_ns
+        """Now on the device clock, ns since the Unix epoch: the host clock + the offset, or
+        with ``time_scale`` != 1, the host time at creation + the offset + the monotonic time
+        elapsed since then × ``time_scale``."""
+        scale = self.options.time_scale
+        if scale == 1.0:
+            return time.time_ns() + self.clock_offset_ns
+        wall0_ns, mono0_ns = self._clock_anchor
+        return wall0_ns + self.clock_offset_ns + round((time.monotonic_ns() - mono0_ns) * scale)
 
     @property
     def connected(self) -> int:
@@ -596,6 +663,7 @@ class VirtualWearable:
         device.add_services(self._services())
         device.on(device.EVENT_CONNECTION, self._on_connection)
         self.device = device
+        self._recover()  # a power cycle ends a hung firmware
         try:
             try:
                 await asyncio.wait_for(device.power_on(), POWER_ON_TIMEOUT_S)
@@ -921,7 +989,46 @@ class VirtualWearable:
                 await asyncio.wait_for(session.flow.wait(), 0.5)
         await asyncio.sleep(0)
 
+    # -- the hung-firmware fault -------------------------------------------------------------
+
+    @property
+    def hung(self) -> bool:
+        """Whether the firmware hangs right now (``stall_after_samples``)."""
+        return self._hang is not None and not self._hang.is_set()
+
+    def _maybe_hang(self) -> None:
+        o = self.options
+        if self._stalled or o.stall_after_samples is None:
+            return
+        if self.air_samples < o.stall_after_samples:
+            return
+        self._stalled = True
+        self.faults.stalls += 1
+        self._hang = asyncio.Event()
+        _log.info("%s: the firmware hangs (fault injection)", o.name)
+        if o.stall_for_s is not None:
+            asyncio.get_running_loop().call_later(o.stall_for_s, self._recover)
+
+    def _recover(self) -> None:
+        hang, self._hang = self._hang, None
+        if hang is not None and not hang.is_set():
+            _log.info("%s: the firmware recovers (watchdog reset)", self.options.name)
+            hang.set()
+
+    async def _while_hung(self, session: _Session) -> None:
+        """Wait until the firmware recovers or the link goes (no-op when not hung)."""
+        hang = self._hang
+        while hang is not None and not hang.is_set() and not session.closed:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(hang.wait(), 0.1)
+
     async def _send_imu(self, session: _Session, faults: _FaultStream, batch: ImuBatch) -> None:
+        self._maybe_hang()
+        if self.hung:
+            # silent from here on; a recovered firmware has forgotten what it was sending
+            await self._while_hung(session)
+            raise _Abandoned
+        self.air_samples += batch.count
         limit = self._batch_limit(session.connection)
         for piece in split_batch(batch, limit):
             for payload in faults.feed(encode_batch(piece)):
@@ -932,10 +1039,16 @@ class VirtualWearable:
 
     # -- RACP --------------------------------------------------------------------------------
 
-    def _on_racp_write(self, connection: Connection, value: bytes) -> None:
+    def _on_racp_write(self, connection: Connection, value: bytes) -> Awaitable[None] | None:
         session = self._sessions.get(connection.handle)
         if session is None or session.closed:
-            return
+            return None
+        if self.hung:
+            self.faults.ignored_racp += 1
+            _log.info("%s: hung firmware ignores RACP write %s", self.options.name, value.hex())
+            if not self.options.stall_write_response:
+                return self._while_hung(session)  # bumble answers the write when this ends
+            return None
         if not self._cccd(connection, self._racp_char) & 0x02:
             raise att.ATT_Error(att.ErrorCode.CCCD_IMPROPERLY_CONFIGURED)
         data = bytes(value)
@@ -977,6 +1090,9 @@ class VirtualWearable:
         value1: int = 0,
         value2: int = 0,
     ) -> None:
+        if self.hung:  # a hung firmware answers nothing, not even a SEND it was running
+            self.faults.ignored_racp += 1
+            return
         self.racp_log.append((int(op), operand, status))
         payload = encode_racp_response(RacpResponse(op, status, value1, value2))  # type: ignore[arg-type]
         if session.closed or self.device is None:
@@ -1051,7 +1167,11 @@ class VirtualWearable:
         for batch in store.iter_from(first, through=through):
             if session.abort or session.closed:
                 break
-            await self._send_imu(session, faults, batch)
+            try:
+                await self._send_imu(session, faults, batch)
+            except _Abandoned:  # hung, then reset: the SEND is never finished nor indicated
+                self.sent_samples += sent
+                return
             sent += batch.count
             last = batch.last_seq
         else:
@@ -1133,7 +1253,7 @@ class VirtualWearable:
         k = 0
         try:
             while True:
-                due = start_mono + (k + chunk) / o.rate_hz
+                due = start_mono + (k + chunk) / o.rate_hz / o.time_scale
                 delay = due - time.monotonic()
                 if delay > 0:
                     await asyncio.sleep(delay)
@@ -1176,7 +1296,12 @@ class VirtualWearable:
         while True:
             batch = await session.live_queue.get()
             before = self.sent_batches
-            await self._send_imu(session, faults, batch)
+            try:
+                await self._send_imu(session, faults, batch)
+            except _Abandoned:  # hung, then reset: the stream is gone until START_LIVE again
+                session.live_task = None
+                self._stop_live(session)
+                return
             self.live_batches += self.sent_batches - before
 
     # -- footpod -----------------------------------------------------------------------------
@@ -1259,26 +1384,40 @@ def wearable_from_simulation(
     offset_ns = round(options.clock_offset_s * NS_PER_S)
     limit = max_samples_per_batch(STORE_MTU, options.has_gyro)
     store = RecordStore()
+    wearable_jumps = 0
     for day in sims:
         if day.rate_hz != first.rate_hz:
             raise UsageError("all simulated days of one wearable need the same rate_hz")
         frame = day.samples
         if not options.has_gyro:
             frame = frame.drop(columns=[c for c in GYRO_COLUMNS if c in frame.columns])
-        frame = frame.assign(t=frame["t"].to_numpy() + offset_ns)
-        store.add(
-            frame_to_batches(
-                frame,
-                acc_range_g=options.acc_range_g,
-                gyro_range_dps=options.gyro_range_dps,
-                rate_hz=options.rate_hz,
-                max_samples=limit,
+        t = frame["t"].to_numpy() + offset_ns
+        seq = frame["seq"].to_numpy()
+        cuts = {0, len(frame)}
+        for at_seq, jump_s in options.clock_jumps:  # the clock jumps before stamping at_seq
+            at = int(np.searchsorted(seq, at_seq))
+            t[at:] += round(jump_s * NS_PER_S)
+            cuts.add(at)
+        frame = frame.assign(t=t)
+        for a, b in itertools.pairwise(sorted(cuts)):  # a jump starts a new record (batch)
+            if a == b:
+                continue
+            if a and a < len(frame):
+                wearable_jumps += 1
+            store.add(
+                frame_to_batches(
+                    frame.iloc[a:b],
+                    acc_range_g=options.acc_range_g,
+                    gyro_range_dps=options.gyro_range_dps,
+                    rate_hz=options.rate_hz,
+                    max_samples=limit,
+                )
             )
-        )
     if live_source is None and last.day is not None:
         following = last.day + dt.timedelta(days=1)
         live_source = _continuation(options, last, following)
     wearable = VirtualWearable(options, store, live_source)
+    wearable.faults.clock_jumps = wearable_jumps
     wearable.next_seq = max(wearable.next_seq, _next_seq_after(last))
     return wearable
 

@@ -366,6 +366,15 @@ class Store:
         ).fetchone()
         return None if row is None else int(row[0])
 
+    def cursor_time(self, device_id: str) -> int | None:
+        """``t`` of the stored sample at the sync cursor (the highest stored seq), or None."""
+        row = self._conn.execute(
+            "SELECT last_t FROM parts WHERE device_id = ? AND kind = 'raw'"
+            " ORDER BY last_seq DESC LIMIT 1",
+            (device_id,),
+        ).fetchone()
+        return None if row is None else int(row[0])
+
     def imported_file(self, sha256: str) -> dict[str, Any] | None:
         """The catalog row of an already-imported file with this content hash, or None."""
         cur = self._conn.execute("SELECT * FROM imported_files WHERE sha256 = ?", (sha256,))

@@ -223,8 +223,16 @@ class AppleHealthImporter:
         if head.startswith(b"PK\x03\x04"):
             try:
                 return _export_member(path) is not None
-            except (zipfile.BadZipFile, OSError, ValueError):
-                # A damaged zip named like an export: claim it, so the user hears why it fails.
+            except (
+                zipfile.BadZipFile,
+                OSError,
+                ValueError,
+                NotImplementedError,
+                IndexError,
+                RuntimeError,
+            ):
+                # A damaged, encrypted or too new zip named like an export:
+                # claim it, so the user hears why it fails.
                 return path.suffix.lower() == ".zip"
         return b"<HealthData" in head or b"<!DOCTYPE HealthData" in head
 
@@ -279,7 +287,14 @@ def _open_stream(path: Path, raw: IO[bytes], stack: contextlib.ExitStack) -> tup
             )
         archive = stack.enter_context(zipfile.ZipFile(raw))
         return stack.enter_context(archive.open(member)), f"{path} ({member})"
-    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as exc:
+    except (
+        zipfile.BadZipFile,
+        OSError,
+        ValueError,
+        NotImplementedError,
+        IndexError,
+        RuntimeError,
+    ) as exc:
         raise ImportFormatError(
             f"{path}: not a readable zip file ({exc}); the download or copy is probably "
             f"incomplete: {_FIX}"
@@ -334,6 +349,14 @@ def _parse(
         raise ImportFormatError(
             f"{where}: line {exc.lineno}, column {column}: the XML is not well-formed "
             f"({expat.ErrorString(exc.code)}); the export is damaged or incomplete: {_FIX}"
+        ) from exc
+    except (LookupError, ValueError) as exc:
+        # expat: the XML declaration names an unknown or a multi-byte encoding
+        if not isinstance(exc, LookupError) and "encoding" not in str(exc):
+            raise
+        raise ImportFormatError(
+            f"{where}: byte 0: the XML declaration names an encoding that cannot be read "
+            f"({exc}); the export is damaged: {_FIX}"
         ) from exc
     except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
         raise ImportFormatError(

@@ -121,15 +121,18 @@ class CsvImporter:
         lines_before = 1  # the header
         last_t: int | None = None
         with path.open("rb") as handle:
-            blocks = pd.read_csv(
-                handle,
-                sep=layout.delimiter,
-                index_col=False,
-                chunksize=BLOCK_ROWS,
-                skip_blank_lines=False,
-                encoding="utf-8-sig",
-                low_memory=False,
-            )
+            try:  # pandas reads the first rows here already
+                blocks = pd.read_csv(
+                    handle,
+                    sep=layout.delimiter,
+                    index_col=False,
+                    chunksize=BLOCK_ROWS,
+                    skip_blank_lines=False,
+                    encoding="utf-8-sig",
+                    low_memory=False,
+                )
+            except (pd.errors.ParserError, ValueError, UnicodeDecodeError) as exc:
+                raise _parser_error(path, exc) from exc
             while True:
                 try:
                     with warnings.catch_warnings():
@@ -145,6 +148,7 @@ class CsvImporter:
                 if block.empty:
                     continue
                 if time_scale is None:
+                    _check_columns(path, block, layout)
                     decisions.preset = layout.preset.app if layout.preset else ""
                     time_scale = _detect_time(path, block[layout.time], lines_before, layout)
                     decisions.time_format = time_scale[1]
@@ -229,6 +233,12 @@ def _layout(path: Path) -> _Layout:
 
 def _parser_error(path: Path, exc: Exception) -> ImportFormatError:
     text = str(exc).strip()
+    if "EOF inside string" in text:
+        at, line = _unclosed_quote(path)
+        return ImportFormatError(
+            f"{path}: line {line} (byte {at}): a quoted field starts here and is never closed; "
+            "fix or delete that line and import again"
+        )
     fields = _FIELDS.search(text)
     if fields:
         expected, line, found = fields.groups()
@@ -236,6 +246,34 @@ def _parser_error(path: Path, exc: Exception) -> ImportFormatError:
     match = _LINE.search(text)
     where = f"line {match.group(1)}" if match else "while parsing"
     return ImportFormatError(f"{path}: {where}: {text}; fix the file and import again")
+
+
+def _check_columns(path: Path, block: pd.DataFrame, layout: _Layout) -> None:
+    """The columns the header names are the ones pandas parsed (a quote or stray byte in the
+    header can make the two readings differ)."""
+    named = [layout.time, *layout.acc, *(layout.gyro or ()), *([layout.seq] if layout.seq else [])]
+    missing = [c for c in named if c not in block.columns]
+    if missing:
+        raise _line_error(path, 1, f"the header's columns {missing} cannot be read as columns")
+
+
+def _unclosed_quote(path: Path) -> tuple[int, int]:
+    """(byte offset, line) of the quote that opens the field left open at the end of the file
+    (error path: reads the file once more, 1 MiB at a time)."""
+    opened = line = opened_line = 0
+    inside = False
+    offset = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            for match in re.finditer(rb'["\n]', chunk):
+                if match.group() == b"\n":
+                    line += 1
+                    continue
+                inside = not inside
+                if inside:
+                    opened, opened_line = offset + match.start(), line
+            offset += len(chunk)
+    return opened, opened_line + 1
 
 
 def _field_count_error(path: Path, layout: _Layout) -> ImportFormatError:

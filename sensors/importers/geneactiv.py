@@ -343,9 +343,9 @@ def _page_fields(page: _Page) -> tuple[int, float, float, bytes] | str:
     year, month, day, hour, minute, second, ms = (int(x) for x in match.groups())
     try:
         stamp = pd.Timestamp(year, month, day, hour, minute, second)
-    except ValueError:
+        start = int(stamp.value) + ms * 1_000_000  # OverflowError past 2262 (int64 ns)
+    except (ValueError, OverflowError):
         return "no valid Page Time"
-    start = int(stamp.value) + ms * 1_000_000
     try:
         rate = float(fields.get(b"measurement frequency", b"").split()[0])
         temp = float(fields.get(b"temperature", b"nan"))

@@ -21,7 +21,7 @@ from sensors.store import Store
 from tests.conftest import REPO, catalog_count, imu_frame, shared_file
 from tests.crash_worker import SYNC_DEVICE, sync_input
 
-KILLS_DURING_SYNC = 20
+KILLS_DURING_SYNC = 10
 KILLS_DURING_CSV_IMPORT = 6
 
 

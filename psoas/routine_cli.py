@@ -18,7 +18,6 @@ import typer
 from rich.table import Table
 
 from analysis import adherence, routine
-from analysis.person import active_program, log_routine
 from analysis.routine_program import Program, parse_program
 from psoas.console import err, out
 from psoas.context import open_store
@@ -46,6 +45,14 @@ def _store() -> Store:
     return open_store()
 
 
+def _person():  # type: ignore[no-untyped-def]
+    """``analysis.person``, imported when a command runs: it brings the whole analysis stack
+    (scipy, about 0.7 s), which every other psoas command would otherwise pay at start-up."""
+    from analysis import person
+
+    return person
+
+
 DateOption = Annotated[str | None, typer.Option("--date", help="Day (YYYY-MM-DD); default today.")]
 
 
@@ -55,7 +62,7 @@ def today() -> dt.date:
 
 
 def log_entries(store: Store, entries: list[routine.Entry], origin: str = "cli") -> list[str]:
-    return log_routine(store, entries, origin)
+    return _person().log_routine(store, entries, origin)
 
 
 def _side_result(text: str, option: str) -> tuple[str, str]:
@@ -92,7 +99,7 @@ def log_command(
     day = parse_day(date) if date else today()
     tests = dict(_side_result(text, "--hang-test") for text in hang_test or [])
     with _store() as store:
-        program = active_program(store)
+        program = _person().active_program(store)
         entries = routine.form_entries(
             program,
             day=day,
@@ -123,7 +130,7 @@ def done_command(
     """Log the whole daily routine as prescribed (each exercise at the low end of its range)."""
     day = parse_day(date) if date else today()
     with _store() as store:
-        program = active_program(store)
+        program = _person().active_program(store)
         entries = routine.done_entries(program, day, today())
         messages = log_entries(store, entries)
         daily = adherence.daily_adherence(
@@ -205,7 +212,7 @@ def import_command(
             f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8 CSV"
         ) from exc
     with _store() as store:
-        program = active_program(store)
+        program = _person().active_program(store)
         entries = routine.parse_log_csv(text, program, today(), where=str(path))
         messages = log_entries(store, entries, origin="csv")
     logged = sum(m.endswith(": logged") for m in messages)
@@ -219,7 +226,7 @@ def show_command(
 ) -> None:
     """The program in use, this week's adherence against its goals, and the streaks."""
     with _store() as store:
-        program = active_program(store)
+        program = _person().active_program(store)
         log = store.read_table("routine_log")
     print_program(program)
     print_adherence(program, log, weeks)
@@ -305,5 +312,5 @@ def program_use(name: Annotated[str, typer.Argument(help="A stored program, or d
             if read_program_text(store.home, check_name(name)) is None:
                 raise UsageError(f"no program {name!r}; `psoas routine program list` shows them")
             store.set_meta(ACTIVE_PROGRAM_KEY, name)
-            active_program(store)  # still valid
+            _person().active_program(store)  # still valid
     out.print(f"using program {name}")

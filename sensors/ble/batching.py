@@ -6,8 +6,11 @@ decoded batch to a :class:`BatchBuffer`, which releases them in ``seq`` order, e
 - a batch whose samples were all released before is a duplicate and is dropped (counted);
 - a batch that only partly overlaps what was released is trimmed to its new samples;
 - a hole in ``seq`` is held open for ``reorder_window_s`` (a late notification may fill it);
-  after that, or at the end of a sync, the hole is accepted as a device-side gap (the store
-  records it; nothing is invented);
+  after that, or on a ``final`` release, the hole is accepted as a device-side gap (the store
+  records it; nothing is invented). With ``hold_holes`` (what the collector uses, in a sync and
+  while streaming live) a hole is never accepted on a timer: :meth:`BatchBuffer.hole_age_s`
+  tells when the window has passed, the collector asks the wearable again, and only a hole the
+  wearable does not have is given up (:meth:`BatchBuffer.accept_hole`);
 - a batch whose sample period is far from the device's announced rate is rejected (counted and
   logged) rather than corrupting the store;
 - the device's clock may jump (an RTC resync). ``seq`` says how much time passed: a batch
@@ -83,8 +86,9 @@ class BatchBuffer:
         buffers (one per connection) to sum them."""
         self.next_seq = next_seq
         self.hold_holes = hold_holes
-        """True during a sync: a hole is never accepted on a timer (the collector asks the
-        wearable again, see :meth:`accept_hole`); live streaming sets it False."""
+        """True: a hole is never accepted on a timer (the collector asks the wearable again,
+        see :meth:`accept_hole`), in a sync and while streaming live. False: a hole is
+        accepted once it is ``reorder_window_s`` old."""
         self.expected_period_ns = expected_period_ns
         self.reorder_window_s = reorder_window_s
         self._clock = clock

@@ -12,6 +12,21 @@ sent again, and the store drops anything it already holds by ``seq``. A wearable
 answering with the link up (``STALL_TIMEOUT_S``) is treated the same way, and after
 ``MAX_STALLS`` such stalls in a row without progress the run ends with a clear error; a device
 clock that jumps back is re-anchored by ``seq`` and rate (``sensors/ble/batching.py``).
+
+Holes. A notification lost on the radio leaves a hole in ``seq`` that the wearable can still
+fill: it logs every sample it samples, the ones it streams live included. So a hole is never
+given up on a timer, in a sync or live: the collector asks the wearable again with RACP SEND
+from the first missing ``seq`` (:meth:`ImuCollector._fetch`, one go-back loop for both). While
+streaming live, a hole that outlives the reorder window (``reorder_window_s``, 0.5 s) is asked
+for with a SEND that runs *concurrently* with the live stream (the profile allows it: stored
+batches carry the stored flag and interleave with live ones on IMU Data; the collector's buffer
+merges both by ``seq``, dropping what arrives twice), so sampling never pauses and no
+STOP_LIVE/START_LIVE round trip is needed. Only a hole the wearable itself holds no samples in
+(its REPORT_COUNT from the hole equals its count from the next sample it has, read with nothing
+logged in between) becomes a store gap. The commit cursor therefore never passes a hole the
+wearable could still fill, and the wearable is only told to delete through that cursor: never
+through such a hole. A wearable that claims the samples but fails to send them in
+``MAX_STALLED_ROUNDS`` SENDs in a row is given up on, as in a sync (logged as a warning).
 """
 
 from __future__ import annotations
@@ -36,6 +51,7 @@ from sensors.ble.adapters import BleAdapter
 from sensors.ble.batching import BatchBuffer, BufferCounters
 from sensors.ble.profiles import ProfileDecodeError, uuids
 from sensors.ble.profiles.imu import (
+    NO_VALUE,
     ImuBatch,
     RacpOp,
     RacpResponse,
@@ -74,6 +90,8 @@ GO_BACK_SAMPLES = 100_000
 """Samples held behind a hole (radio loss) that make the collector stop the SEND and go back."""
 MAX_STALLED_ROUNDS = 4
 """SEND rounds in a row without progress after which remaining holes are accepted as gaps."""
+COUNT_TRIES = 5
+"""Tries to read the wearable's counts around a hole with nothing logged in between (live)."""
 MIN_CONVENTION_SAMPLES = 10
 """Moving RSC measurements needed before the stride-length convention is decided."""
 LIVE_DELETE_EVERY_S = 5.0
@@ -165,6 +183,8 @@ class SessionReport:
     deleted_on_device: int = 0
     stalls: int = 0
     """Times the wearable stopped answering with the link up (a hung firmware)."""
+    go_backs: int = 0
+    """SEND rounds that went back to a hole (notifications lost on the radio), sync or live."""
     clock_offset_ns: int | None = None
     stride_convention: str | None = None
     counters: BufferCounters = field(default_factory=BufferCounters)
@@ -263,6 +283,8 @@ class _Session:
         self.disconnected = asyncio.Event()
         self.responses: asyncio.Queue[RacpResponse] = asyncio.Queue()
         self.last_data = time.monotonic()
+        self.last_record = self.last_data
+        """When the last stored record (not a live batch) arrived: a SEND's sign of life."""
 
     def on_disconnect(self, _client: BleakClient) -> None:
         self.disconnected.set()
@@ -439,7 +461,7 @@ class ImuCollector:
             None if cursor is None else cursor + 1,
             expected_period_ns=round(1e9 / config.rate_hz),
             reorder_window_s=self.reorder_window_s,
-            hold_holes=True,
+            hold_holes=True,  # a hole is asked for again (sync and live), never timed out
             # the stored time at the cursor: a device clock that jumped back is seen at once
             last_t_ns=self.store.cursor_time(self.found.device_id),
             counters=self.report.counters,  # summed over reconnects
@@ -452,6 +474,8 @@ class ImuCollector:
                 batch = decode_batch(bytes(data))
                 buffer.add(batch)
                 arrivals.append((batch.first_seq, now))
+                if not batch.live:
+                    session.last_record = now
             except ProfileDecodeError as exc:
                 self.report.decode_errors += 1
                 _log.warning("%s: bad IMU Data notification: %s", self.found.name, exc)
@@ -492,19 +516,30 @@ class ImuCollector:
         The wearable logs what it streams (so a dropped link loses nothing); every
         ``LIVE_DELETE_EVERY_S`` it is told to free what is committed, so a long live session
         (``--live`` runs until Ctrl-C) does not fill its memory with samples the store holds.
+        A hole that outlives the reorder window is asked for again with a SEND from it that runs
+        alongside the live stream (:meth:`_fetch`); after STOP_LIVE one more SEND from the next
+        ``seq`` fetches what waits behind a hole and anything logged but not streamed.
         """
-        buffer.hold_holes = False  # live: a hole is only waited for a reorder window
         await self._racp(client, session, RacpOp.START_LIVE, 0)
         session.last_data = freed = time.monotonic()
-        while time.monotonic() < live_until:
-            pause = min(self.commit_every_s, live_until - time.monotonic())
+        while (now := time.monotonic()) < live_until:
+            pause = min(self.commit_every_s, live_until - now)
+            if buffer.hole() is not None:  # look again when its reorder window ends
+                pause = min(pause, max(self.reorder_window_s - buffer.hole_age_s(), 0.05))
             await session.wait(asyncio.ensure_future(self._live_pause(session, pause)), pause + 5)
             self._commit(recording, buffer.release(), live=True)
+            hole = buffer.hole()
+            if hole is not None and buffer.hole_age_s() >= self.reorder_window_s:
+                # no late notification filled it: lost on the radio, or never logged
+                await self._fetch(client, session, buffer, recording, hole, live=True)
             if time.monotonic() - freed >= LIVE_DELETE_EVERY_S:
                 await self._delete_committed(client, session)
                 freed = time.monotonic()
         await self._racp(client, session, RacpOp.STOP_LIVE, 0)
         await asyncio.sleep(0.2)  # batches already in flight
+        self._commit(recording, buffer.release(), live=True)
+        assert buffer.next_seq is not None  # set by the sync before
+        await self._fetch(client, session, buffer, recording, buffer.next_seq, live=True)
         self._commit(recording, buffer.release(final=True), live=True)
         await self._delete_committed(client, session)
 
@@ -526,23 +561,46 @@ class ImuCollector:
         recording: RecordingInfo,
         cursor: int | None,
     ) -> None:
-        """Fetch every stored record after the cursor, asking again from each hole.
-
-        A notification lost on the radio leaves a hole the wearable can fill: after each SEND
-        the collector asks again from the first such hole (what arrives twice is dropped). A
-        hole the wearable holds no samples in (same count from the hole as from the first seq
-        after it) is a device-side gap: it is accepted and the store records it.
-        """
+        """Fetch every stored record after the cursor, asking again from each hole
+        (:meth:`_fetch`); what is still missing at the end is a device-side gap."""
         start = 0 if cursor is None else cursor + 1
         if buffer.next_seq is None:
             buffer.next_seq = start
         total = await self._count_from(client, session, start)
         if not total:
             return
+        done = await self._fetch(client, session, buffer, recording, start, total=total)
+        done += self._commit(recording, buffer.release(final=True))
+        self._report_progress(done, total)
+
+    async def _fetch(
+        self,
+        client: BleakClient,
+        session: _Session,
+        buffer: BatchBuffer,
+        recording: RecordingInfo,
+        start: int,
+        *,
+        live: bool = False,
+        total: int | None = None,
+    ) -> int:
+        """SEND from ``start`` and go back to each hole, until every ``seq`` the SEND covered
+        arrived or is a device-side gap; returns the samples committed.
+
+        A notification lost on the radio leaves a hole the wearable can fill: after each SEND
+        the collector asks again from the first such hole (what arrives twice is dropped). A
+        hole the wearable holds no samples in (:meth:`_holds_samples`) is a device-side gap: it
+        is accepted and the store records it. The sync runs this from its cursor; live
+        streaming runs it from a hole that outlived the reorder window, while live batches keep
+        arriving (``live``: commits count as live). Holes after the last ``seq`` a SEND covered
+        (younger live ones) are left for their own reorder window.
+        """
         done = 0
         stalled = 0
         while True:
             before = buffer.next_seq
+            if start == buffer.hole():
+                self.report.go_backs += 1
             send = asyncio.ensure_future(self._racp_send(client, session, start))
             aborted = False
             last_commit = time.monotonic()
@@ -553,9 +611,9 @@ class ImuCollector:
                 finally:
                     ready.extend(buffer.release())
                     if session.disconnected.is_set():
-                        self._commit(recording, ready)  # in order before the drop: keep it
+                        self._commit(recording, ready, live=live)  # in order before the drop
                 if time.monotonic() - last_commit >= self.commit_every_s:
-                    done += self._commit(recording, ready)
+                    done += self._commit(recording, ready, live=live)
                     ready = []
                     self._report_progress(done, total)
                     last_commit = time.monotonic()
@@ -563,57 +621,90 @@ class ImuCollector:
                     # too much waits behind a hole: stop, sort out the holes, go back (below)
                     await self._write_racp(client, session, RacpOp.ABORT, 0)
                     aborted = True
-            done += self._commit(recording, ready)
+            done += self._commit(recording, ready, live=live)
             result = send.result()
             if result.status == RacpStatus.NO_RECORDS:
-                break
-            if result.status not in (RacpStatus.SUCCESS, RacpStatus.ABORTED):
+                covered = NO_VALUE  # it holds nothing from ``start`` on: any hole is its own
+            elif result.status in (RacpStatus.SUCCESS, RacpStatus.ABORTED):
+                covered = result.value2  # the last seq it sent
+                aborted = aborted or result.status == RacpStatus.ABORTED
+            else:
                 raise LinkLost(f"the wearable ended the sync with status {result.status.name}")
-            aborted = aborted or result.status == RacpStatus.ABORTED
-            done += self._commit(recording, buffer.release())
+            done += self._commit(recording, buffer.release(), live=live)
             # A hole the wearable has no samples in is a device-side gap: accept it. One it
             # does have samples in was lost on the radio: ask again from there.
-            while (hole := buffer.hole()) is not None:
+            while (hole := buffer.hole()) is not None and hole <= covered:
                 after = buffer.after_hole()
                 assert after is not None
-                if await self._count_from(client, session, hole) != await self._count_from(
-                    client, session, after
-                ):
+                if await self._holds_samples(client, session, hole, after):
                     break
                 buffer.accept_hole()
-                done += self._commit(recording, buffer.release())
+                done += self._commit(recording, buffer.release(), live=live)
             self._report_progress(done, total)
-            if hole is None and not aborted:
-                break  # the whole answer arrived, in order
+            if (hole is None or hole > covered) and not aborted:
+                break  # everything the SEND covered arrived, in order
             stalled = 0 if buffer.next_seq != before else stalled + 1
             if stalled >= MAX_STALLED_ROUNDS:
                 _log.warning("%s: the wearable keeps missing seq %s", self.found.name, hole)
+                buffer.accept_hole()  # given up (a sync's final release accepts the rest)
+                done += self._commit(recording, buffer.release(), live=live)
                 break
             assert buffer.next_seq is not None
             start = buffer.next_seq
             if hole is not None:
                 _log.info("%s: samples from seq %d were lost on the way", self.found.name, hole)
-        done += self._commit(recording, buffer.release(final=True))
-        self._report_progress(done, total)
+        return done
+
+    async def _holds_samples(
+        self, client: BleakClient, session: _Session, hole: int, after: int
+    ) -> bool:
+        """Whether the wearable holds samples in ``hole .. after - 1`` (they were lost on the
+        radio: ask again) rather than none (a device-side gap).
+
+        The difference of its counts from ``after`` and from ``hole``. A wearable streaming
+        live logs new samples meanwhile, so the two counts only compare when both answers name
+        the same last stored ``seq``; after ``COUNT_TRIES`` tries without such a quiet moment
+        (or without an answer) the hole is asked for again (``MAX_STALLED_ROUNDS`` bounds
+        that).
+        """
+        for _ in range(COUNT_TRIES):
+            from_after = await self._count(client, session, after)
+            from_hole = await self._count(client, session, hole)
+            if from_after and from_hole and from_after[1] == from_hole[1]:
+                return from_hole[0] != from_after[0]
+        return True
 
     async def _count_from(self, client: BleakClient, session: _Session, seq: int) -> int:
         """How many samples the wearable holds from ``seq`` on."""
+        count = await self._count(client, session, seq)
+        return count[0] if count else 0
+
+    async def _count(
+        self, client: BleakClient, session: _Session, seq: int
+    ) -> tuple[int, int] | None:
+        """(samples the wearable holds from ``seq`` on, its last stored seq or ``NO_VALUE``),
+        or None when it did not say (busy, not supported)."""
         answer = await self._racp(client, session, RacpOp.REPORT_COUNT, seq)
-        return answer.value1 if answer.status == RacpStatus.SUCCESS else 0
+        if answer.status == RacpStatus.NO_RECORDS:
+            return 0, NO_VALUE
+        if answer.status != RacpStatus.SUCCESS:
+            return None
+        return answer.value1, answer.value2
 
     async def _racp_send(self, client: BleakClient, session: _Session, start: int) -> RacpResponse:
         """SEND from ``start``; waits as long as records keep arriving."""
         while not session.responses.empty():
             session.responses.get_nowait()
         await self._write_racp(client, session, RacpOp.SEND, start)
-        session.last_data = time.monotonic()
+        # records keep it going; live batches (a SEND during live streaming) do not
+        session.last_data = session.last_record = time.monotonic()
         while True:
             getter = asyncio.ensure_future(session.responses.get())
-            idle_s = time.monotonic() - session.last_data
+            idle_s = time.monotonic() - session.last_record
             try:
                 response = await session.wait(getter, max(self.stall_timeout_s - idle_s, 0.01))
             except DeviceStalled:
-                if time.monotonic() - session.last_data < self.stall_timeout_s:
+                if time.monotonic() - session.last_record < self.stall_timeout_s:
                     continue  # still receiving records: the answer comes after the last one
                 raise DeviceStalled(
                     f"no record and no RACP answer for {self.stall_timeout_s:g} s in the middle "
@@ -723,8 +814,8 @@ class ImuCollector:
         device_ns = decode_device_time(data) * 1000
         self.report.clock_offset_ns = (before_ns + after_ns) // 2 - device_ns
 
-    def _report_progress(self, done: int, total: int) -> None:
-        if self.progress is not None:
+    def _report_progress(self, done: int, total: int | None) -> None:
+        if self.progress is not None and total is not None:
             self.progress(self.found.device_id, done, max(total, done))
 
 

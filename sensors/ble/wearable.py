@@ -18,7 +18,9 @@ What it does, as a device would
 - **RACP** (write with response; one indication per request): REPORT_COUNT, SEND (notifies every
   stored batch from the operand on in seq order, re-split to fit the connection's ATT MTU − 3,
   then indicates ``samples sent, last seq sent``), DELETE, ABORT, START_LIVE, STOP_LIVE. While a
-  SEND runs, every request but ABORT is answered BUSY. A malformed write (wrong length) gets
+  SEND runs, every request but ABORT is answered BUSY. A SEND may run while live streaming is
+  on: its stored batches and the live ones interleave on IMU Data (the collector fetches a
+  hole of the live stream that way). A malformed write (wrong length) gets
   INVALID_OPERAND, an unknown opcode NOT_SUPPORTED, a non-zero operand where the spec wants 0
   INVALID_OPERAND; the device never crashes. As in the SIG record-access profiles, a RACP write
   while RACP indications (or, for SEND/START_LIVE, IMU Data notifications) are not enabled fails

@@ -39,7 +39,7 @@ from analysis.sitting import (
     runs_of,
     sitting_summary,
 )
-from analysis.steps import StepBand, count_per_epoch, peak_times
+from analysis.steps import PeakFinder, StepBand, count_per_epoch, in_moving_epochs
 from analysis.stride import conform, empty_strides
 from analysis.transitions import trunk_transitions
 from analysis.trunk_stride import trunk_strides
@@ -153,15 +153,16 @@ def _posture_and_steps(
         stats = [signal.window_stats(t_ns[a:b], _block(axes, a, b)) for a, b in blocks]
         calibration = signal.calibrate_from_windows(signal.WindowStats.concat(stats), rate_hz)
     band = StepBand(rate_hz) if with_steps and len(t_ns) > 1 else None
-    band_g = np.zeros(len(t_ns) if band is not None else 0, np.float32)
+    # step candidates hour by hour; the day's band-passed magnitude is never held whole
+    peaks = PeakFinder(rate_hz) if band is not None and band.usable else None
     parts = []
     for a, b in blocks:
         block = _block(axes, a, b)
         if calibration is not None:
             block = signal.apply_calibration(block, calibration)
         parts.append(signal.epoch_table(t_ns[a:b], block, epoch_s=1.0))
-        if band is not None:
-            band_g[a:b] = band.feed(block)
+        if peaks is not None:
+            peaks.feed(band.feed(block))
     epochs = (
         pd.concat(parts, ignore_index=True)
         if parts
@@ -181,9 +182,10 @@ def _posture_and_steps(
             drop_c = TEMPERATURE_DROP_C
         codes[signal.non_wear(epochs, temperature_drop_c=drop_c)] = NON_WEAR
     step_t = np.empty(0, np.int64)
-    if band is not None and band.usable:
+    moving = codes == MOVING
+    if peaks is not None and len(t_ns) >= 3 * rate_hz and moving.any():
         epoch_t = epochs["t"].to_numpy(np.int64)
-        step_t = peak_times(t_ns, band_g, rate_hz, epoch_t, codes == MOVING)
+        step_t = in_moving_epochs(t_ns[peaks.finish()], epoch_t, moving)
     return _PostureDay(epochs, codes, calibration, orientation, step_t, rate_hz)
 
 

@@ -48,6 +48,63 @@ class StepBand:
         return band.astype(np.float32)
 
 
+class PeakFinder:
+    """Candidate step peaks (sample indices) of a band-passed magnitude fed block by block.
+
+    Each stretch is searched with at least twice the minimum step distance of context on both
+    sides (the same peaks as one search over the whole band in practice), so only the last
+    block and a few samples before it are ever held: a day's band is never one array.
+    """
+
+    def __init__(self, rate_hz: float) -> None:
+        self.distance = max(1, int(MIN_STEP_S * rate_hz))
+        self._band = np.empty(0, np.float32)
+        self._start = 0  # sample index of self._band[0]
+        self._done = 0  # candidates before this sample index are final
+        self._found: list[np.ndarray] = []
+
+    def feed(self, band: np.ndarray) -> None:
+        """The next samples of the band (g)."""
+        self._band = np.concatenate([self._band, band])
+        self._search(final=False)
+
+    def finish(self) -> np.ndarray:
+        """Sample indices (int64, increasing) of every candidate peak fed."""
+        self._search(final=True)
+        return np.concatenate(self._found) if self._found else np.empty(0, np.int64)
+
+    def _search(self, final: bool) -> None:
+        context = 2 * self.distance
+        end = self._start + len(self._band)
+        upto = end if final else end - context
+        if upto <= self._done:
+            return
+        lo = max(self._start, self._done - context)
+        peaks, _ = sps.find_peaks(
+            self._band[lo - self._start :], height=MIN_PEAK_G, distance=self.distance
+        )
+        peaks = peaks.astype(np.int64) + lo
+        self._found.append(peaks[(peaks >= self._done) & (peaks < upto)])
+        self._done = upto
+        keep = max(self._start, upto - context)
+        self._band = self._band[keep - self._start :]
+        self._start = keep
+
+
+def in_moving_epochs(
+    peak_t: np.ndarray,
+    epoch_t_ns: np.ndarray,
+    moving: np.ndarray,
+    epoch_ns: int = 1_000_000_000,
+) -> np.ndarray:
+    """The times ``peak_t`` (ns) that fall in an epoch (starts ``epoch_t_ns``) that is moving."""
+    epoch = np.searchsorted(epoch_t_ns, peak_t // epoch_ns * epoch_ns)
+    keep = epoch < len(epoch_t_ns)
+    keep[keep] &= epoch_t_ns[epoch[keep]] == peak_t[keep] // epoch_ns * epoch_ns
+    keep[keep] &= moving[epoch[keep]]
+    return peak_t[keep]
+
+
 def peak_times(
     t_ns: np.ndarray,
     band: np.ndarray,
@@ -57,27 +114,14 @@ def peak_times(
     epoch_ns: int = 1_000_000_000,
     chunk: int = 1 << 20,
 ) -> np.ndarray:
-    """Times (ns) of the step peaks of ``band`` that fall in ``moving`` epochs.
-
-    Peaks are searched in chunks of ``chunk`` samples with twice the minimum step distance of
-    context on each side (bounded memory; the same peaks as one search in practice).
-    """
+    """Times (ns) of the step peaks of ``band`` that fall in ``moving`` epochs (the band
+    searched ``chunk`` samples at a time by :class:`PeakFinder`)."""
     if len(t_ns) < 3 * rate_hz or not moving.any():
         return np.empty(0, np.int64)
-    distance = max(1, int(MIN_STEP_S * rate_hz))
-    found = []
+    finder = PeakFinder(rate_hz)
     for a in range(0, len(band), chunk):
-        b = min(len(band), a + chunk)
-        lo, hi = max(0, a - 2 * distance), min(len(band), b + 2 * distance)
-        peaks, _ = sps.find_peaks(band[lo:hi], height=MIN_PEAK_G, distance=distance)
-        peaks = peaks + lo
-        found.append(peaks[(peaks >= a) & (peaks < b)])
-    peak_t = t_ns[np.concatenate(found)]
-    epoch = np.searchsorted(epoch_t_ns, peak_t // epoch_ns * epoch_ns)
-    keep = epoch < len(epoch_t_ns)
-    keep[keep] &= epoch_t_ns[epoch[keep]] == peak_t[keep] // epoch_ns * epoch_ns
-    keep[keep] &= moving[epoch[keep]]
-    return peak_t[keep]
+        finder.feed(band[a : a + chunk])
+    return in_moving_epochs(t_ns[finder.finish()], epoch_t_ns, moving, epoch_ns)
 
 
 def step_times(

@@ -44,7 +44,7 @@ def trunk_transitions(
     ``duration_s``, ``lean_deg`` (forward lean above upright). ``acc_g`` (g) is an (n, 3) array
     or the day's three columns (only the samples around each posture change are copied)."""
     axes = as_axes(acc_g, len(t_ns))
-    rows: list[tuple[int, str, float, float]] = []
+    confirmed: list[tuple[int, str, float, float]] = []
     upright = np.where(codes == MOVING, STANDING, codes)  # standing and moving: one side
     runs = [r for r in runs_of(epoch_t_ns, upright) if r.seconds >= MIN_SIDE_S]
     rotation = (orientation or Orientation()).rotation()
@@ -60,13 +60,13 @@ def trunk_transitions(
             continue
         found = _confirm(t_ns, axes, rate_hz, after.start, kind, rotation, sos)
         if found is not None:
-            rows.append((found[0], kind, found[1], found[2]))
+            confirmed.append((found[0], kind, found[1], found[2]))
     return pd.DataFrame(
         {
-            "t": pd.Series([r[0] for r in rows], dtype="int64"),
-            "kind": pd.Series([r[1] for r in rows], dtype="string"),
-            "duration_s": pd.Series([r[2] for r in rows], dtype="float64"),
-            "lean_deg": pd.Series([r[3] for r in rows], dtype="float64"),
+            "t": pd.Series([r[0] for r in confirmed], dtype="int64"),
+            "kind": pd.Series([r[1] for r in confirmed], dtype="string"),
+            "duration_s": pd.Series([r[2] for r in confirmed], dtype="float64"),
+            "lean_deg": pd.Series([r[3] for r in confirmed], dtype="float64"),
         }
     )
 
@@ -81,7 +81,9 @@ def _confirm(
     sos: np.ndarray,
 ) -> tuple[int, float, float] | None:
     """(lean-peak time ns, duration s, lean deg) of a transition near ``boundary_ns``, or None."""
-    a, b = np.searchsorted(t_ns, [boundary_ns - SEARCH_S * NS, boundary_ns + SEARCH_S * NS])
+    # int64 keys: float ones would make numpy convert the whole day's t_ns to float64 per call
+    search_ns = round(SEARCH_S * NS)
+    a, b = np.searchsorted(t_ns, np.array([boundary_ns - search_ns, boundary_ns + search_ns]))
     if b - a < 2 * rate_hz:
         return None
     window = rows(axes, a, b) @ rotation.T

@@ -235,8 +235,10 @@ def phase_psoas(work: Path, placement: str, days: int, mem: MemoryProbe) -> dict
                 "calibration": str(summary["calibration"]),
                 "orientation": result.orientation.source,
                 "strides": len(strides),
-                "stride_t": strides["t"].astype("int64").tolist(),
-                "stride_m": strides["stride_length_m"].astype("float64").tolist(),
+                # arrays while the days run (lists of Python numbers would add to the next
+                # days' peaks), lists for the JSON hand-over below
+                "stride_t": strides["t"].to_numpy(np.int64),
+                "stride_m": strides["stride_length_m"].to_numpy(np.float64),
             }
         )
         previous_runs = result.runs
@@ -246,6 +248,8 @@ def phase_psoas(work: Path, placement: str, days: int, mem: MemoryProbe) -> dict
             f"{summary['sitting_s'] / 3600:.2f} h sitting, {len(strides)} strides"
         )
         del frame, result
+    for day in per_day:
+        day["stride_t"], day["stride_m"] = day["stride_t"].tolist(), day["stride_m"].tolist()
     return {"days": per_day, "sensor_height_m": height}
 
 

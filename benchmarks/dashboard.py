@@ -38,9 +38,11 @@ from typing import Any
 import numpy as np
 
 try:  # run as a module or as a script
+    from benchmarks.browser import headless_chromium
     from benchmarks.run import figures_markdown, machine_info, met, write_doc
 except ModuleNotFoundError:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from benchmarks.browser import headless_chromium
     from benchmarks.run import figures_markdown, machine_info, met, write_doc
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,22 +94,6 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-dev-shm-usage",
-        "--window-size=1400,1800",
-    ):
-        options.add_argument(arg)
-    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-
-
 def _dash_requests(driver) -> list[dict[str, float]]:
     return driver.execute_script(
         """return performance.getEntriesByType('resource')
@@ -150,7 +136,7 @@ def measure(url: str, loads: int) -> dict[str, Any]:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
-    driver = _browser()
+    driver = headless_chromium()
     render: dict[str, list[float]] = {name: [] for name in PAGES}
     callbacks: dict[str, list[float]] = {name: [] for name in PAGES}
     interactions: list[float] = []

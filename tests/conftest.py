@@ -171,20 +171,9 @@ def stop_process(proc: subprocess.Popen) -> None:
 def browser() -> Iterator:
     """A headless Chromium (Debian's chromium + chromium-driver) through Selenium, one per
     test module; its performance and console logs are recorded."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
+    from benchmarks.browser import headless_chromium
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-dev-shm-usage",
-        "--window-size=1400,1800",
-    ):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver = headless_chromium(logs=True)
     yield driver
     driver.quit()
 

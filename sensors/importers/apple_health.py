@@ -116,6 +116,15 @@ _FIX = (
     "re-export it from the Health app (profile picture → Export All Health Data) and import "
     "the new export.zip"
 )
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    OSError,
+    ValueError,
+    NotImplementedError,
+    IndexError,
+    RuntimeError,
+)
+"""What zipfile raises on a damaged, encrypted, nameless or too-new member (found by atheris)."""
 _Q = "HKQuantityTypeIdentifier"
 _STAND_TYPE = "HKCategoryTypeIdentifierAppleStandHour"
 _STAND_VALUES = {
@@ -223,14 +232,7 @@ class AppleHealthImporter:
         if head.startswith(b"PK\x03\x04"):
             try:
                 return _export_member(path) is not None
-            except (
-                zipfile.BadZipFile,
-                OSError,
-                ValueError,
-                NotImplementedError,
-                IndexError,
-                RuntimeError,
-            ):
+            except _ZIP_ERRORS:
                 # A damaged, encrypted or too new zip named like an export:
                 # claim it, so the user hears why it fails.
                 return path.suffix.lower() == ".zip"
@@ -287,14 +289,7 @@ def _open_stream(path: Path, raw: IO[bytes], stack: contextlib.ExitStack) -> tup
             )
         archive = stack.enter_context(zipfile.ZipFile(raw))
         return stack.enter_context(archive.open(member)), f"{path} ({member})"
-    except (
-        zipfile.BadZipFile,
-        OSError,
-        ValueError,
-        NotImplementedError,
-        IndexError,
-        RuntimeError,
-    ) as exc:
+    except _ZIP_ERRORS as exc:
         raise ImportFormatError(
             f"{path}: not a readable zip file ({exc}); the download or copy is probably "
             f"incomplete: {_FIX}"

@@ -91,7 +91,10 @@ def test_sync_survives_sigkill_at_random_points(tmp_path: Path):
     """Rounds of: kill the syncing writer at random moments until it completes, then compare."""
     rng = random.Random(20261125)
     real_kills = debris_seen = rounds = 0
-    while real_kills < KILLS_DURING_SYNC:
+    # at least KILLS_DURING_SYNC kills, and more (up to 4x) until one has landed inside a write
+    while real_kills < KILLS_DURING_SYNC or (
+        debris_seen == 0 and real_kills < 4 * KILLS_DURING_SYNC
+    ):
         rounds += 1
         home = tmp_path / f"store{rounds}"
         for _attempt in range(50):

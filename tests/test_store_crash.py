@@ -385,11 +385,16 @@ def test_collector_survives_sigkill_at_random_points(tmp_path: Path):
 
         rng = random.Random(20261125)
         kills = part_synced = rounds = 0
-        while kills < KILLS_DURING_COLLECT:
+        # at least KILLS_DURING_COLLECT kills, and more (up to 4x) until a third of them found
+        # the store part-synced: a kill during the scan or the connection finds it empty
+        while kills < KILLS_DURING_COLLECT or (
+            part_synced < KILLS_DURING_COLLECT // 3 and kills < 4 * KILLS_DURING_COLLECT
+        ):
             rounds += 1
             home = tmp_path / f"round{rounds}"
             for _ in range(20):  # kill, restart, ... until a run completes
-                ended = server.run(home, kill_after_s=rng.uniform(0.0, run_s))
+                # the first ~quarter of a sync is start-up, scan and connection
+                ended = server.run(home, kill_after_s=rng.uniform(0.25 * run_s, run_s))
                 assert ended in ("signal 9", "exit 0"), ended
                 _assert_catalog_matches_files(home)
                 stored = _stored_samples(home)

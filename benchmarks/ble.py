@@ -52,9 +52,9 @@ from sensors.simulate import simulate_day
 from sensors.store import DeviceInfo, RecordingInfo, Store
 
 try:  # run as a module (python -m benchmarks.ble) or as a script (python benchmarks/ble.py)
-    from benchmarks.run import figures_markdown, machine_info, met, write_doc
+    from benchmarks.run import figures_markdown, machine_info, met, publish
 except ImportError:  # pragma: no cover - depends on how it is started
-    from run import figures_markdown, machine_info, met, write_doc  # type: ignore[no-redef]
+    from run import figures_markdown, machine_info, met, publish  # type: ignore[no-redef]
 
 REPO = Path(__file__).resolve().parents[1]
 DOC = REPO / "docs" / "benchmarks.md"
@@ -299,11 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     cmd = ".venv/bin/python benchmarks/ble.py" + (" --quick" if args.quick else "")
-    report = render(dec, syn, machine, cmd)
-    print(report)
-    if args.write_doc:
-        write_doc(report, DOC, (START_MARKER, END_MARKER))
-        print(f"figures written to {DOC}", file=sys.stderr)
+    publish(render(dec, syn, machine, cmd), args.write_doc, DOC, (START_MARKER, END_MARKER))
     return 0
 
 

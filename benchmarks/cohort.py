@@ -41,10 +41,10 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 try:  # run as a module or as a script
-    from benchmarks.run import figures_markdown, machine_info, met, write_doc
+    from benchmarks.run import figures_markdown, machine_info, met, publish
 except ModuleNotFoundError:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from benchmarks.run import figures_markdown, machine_info, met, write_doc
+    from benchmarks.run import figures_markdown, machine_info, met, publish
 
 REPO = Path(__file__).resolve().parent.parent
 DOC = REPO / "docs" / "benchmarks.md"
@@ -424,11 +424,7 @@ def main(argv: list[str] | None = None) -> int:
     command = "./run bench cohort" + (" --quick" if args.quick else "")
     if not args.quick and args.rate != 100.0:
         command += f" --rate {args.rate:g}"
-    report = render(figures, machine, command)
-    print(report)
-    if args.write_doc:
-        write_doc(report, DOC, (START_MARKER, END_MARKER))
-        print(f"section written to {DOC}", file=sys.stderr)
+    publish(render(figures, machine, command), args.write_doc, DOC, (START_MARKER, END_MARKER))
     return 0
 
 

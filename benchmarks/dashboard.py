@@ -39,11 +39,11 @@ import numpy as np
 
 try:  # run as a module or as a script
     from benchmarks.browser import headless_chromium
-    from benchmarks.run import figures_markdown, machine_info, met, write_doc
+    from benchmarks.run import figures_markdown, machine_info, met, publish
 except ModuleNotFoundError:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from benchmarks.browser import headless_chromium
-    from benchmarks.run import figures_markdown, machine_info, met, write_doc
+    from benchmarks.run import figures_markdown, machine_info, met, publish
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "benchmarks.md"
@@ -257,10 +257,8 @@ def main(argv: list[str] | None = None) -> int:
     store = f"{weeks} weeks, thigh IMU {rate:g} Hz + footpod, routine log ({home.name})"
     command = "./run bench dashboard" + (" --quick" if args.quick else "")
     text = render_doc(fig, machine_info(home), command, store)
-    print(text)
+    publish(text, args.write_doc, DOC, (START_MARKER, END_MARKER))
     print(json.dumps({k: v for k, v in fig.items() if k != "callbacks"}, indent=1, default=float))
-    if args.write_doc:
-        write_doc(text, DOC, (START_MARKER, END_MARKER))
     return 0
 
 

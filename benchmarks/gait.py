@@ -934,10 +934,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     command = ".venv/bin/python benchmarks/gait.py" + (" --quick" if args.quick else "")
     report = render(figures, machine, command)
-    print(report)
-    if args.write_doc:
-        helpers.write_doc(report, DOC, (START_MARKER, END_MARKER))
-        print(f"figures written to {DOC}", file=sys.stderr)
+    helpers.publish(report, args.write_doc, DOC, (START_MARKER, END_MARKER))
     return 0
 
 

@@ -60,7 +60,7 @@ try:  # run as a module (python -m benchmarks.importers) or as a script
         build_cwa,
         build_geneactiv_bin,
     )
-    from benchmarks.run import MemoryProbe, figures_markdown, machine_info, met, write_doc
+    from benchmarks.run import MemoryProbe, figures_markdown, machine_info, met, publish
 except ImportError:  # pragma: no cover - depends on how it is started
     from cwa_files import (  # type: ignore[no-redef]
         AX3_SAMPLE,
@@ -75,7 +75,7 @@ except ImportError:  # pragma: no cover - depends on how it is started
         figures_markdown,
         machine_info,
         met,
-        write_doc,
+        publish,
     )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -548,10 +548,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.runs != RUNS:
         command += f" --runs {args.runs}"
     report = render(formats, figures, machine, command, args.runs, extra_rows)
-    print(report)
-    if args.write_doc:
-        write_doc(report, DOC, (START_MARKER, END_MARKER))
-        print(f"figures written to {DOC}", file=sys.stderr)
+    publish(report, args.write_doc, DOC, (START_MARKER, END_MARKER))
     return 0
 
 

@@ -566,6 +566,27 @@ def write_doc(
     doc.write_text(f"{head}\n{figures}{tail}")
 
 
+def publish(
+    report: str, write: bool, doc: Path = DOC, markers: tuple[str, str] = (START_MARKER, END_MARKER)
+) -> None:
+    """Print a benchmark's ``report``; with ``write`` (``--write-doc``), also put it between the
+    ``markers`` of ``doc``."""
+    print(report)
+    if write:
+        write_doc(report, doc, markers)
+        print(f"figures written to {doc}", file=sys.stderr)
+
+
+def days_rate_command(base: str, args: argparse.Namespace) -> str:
+    """The command that repeats a days/rate benchmark run (``days_rate_arguments``), as its
+    doc section names it: ``base``, plus ``--quick`` or the days and rate that differ."""
+    if args.quick:
+        return f"{base} --quick"
+    if (args.days, args.rate) != (7, 100):
+        return f"{base} --days {args.days} --rate {args.rate:g}"
+    return base
+
+
 def figures_markdown(
     command: str, intro: str, machine: dict[str, str], rows: list[tuple[str, str, str, str]]
 ) -> list[str]:
@@ -671,18 +692,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     machine, results = ran
     figures = summarize(results, args.days, args.rate)
-    command = (
-        "./run bench --quick"
-        if args.quick
-        else f"./run bench --days {args.days} --rate {args.rate}"
-    )
-    if not args.quick and (args.days, args.rate) == (7, 100):
-        command = "./run bench"
-    report = render(figures, machine, command)
-    print(report)
-    if args.write_doc:
-        write_doc(report)
-        print(f"figures written to {DOC}", file=sys.stderr)
+    report = render(figures, machine, days_rate_command("./run bench", args))
+    publish(report, args.write_doc)
     return 0
 
 

@@ -57,21 +57,23 @@ try:  # run as a module (python -m benchmarks.sitting) or as a script
     from benchmarks.run import (
         MemoryProbe,
         days_rate_arguments,
+        days_rate_command,
         figures_markdown,
         met,
         parse_days_rate,
+        publish,
         run_phases,
-        write_doc,
     )
 except ImportError:  # pragma: no cover - depends on how it is started
     from run import (  # type: ignore[no-redef]
         MemoryProbe,
         days_rate_arguments,
+        days_rate_command,
         figures_markdown,
         met,
         parse_days_rate,
+        publish,
         run_phases,
-        write_doc,
     )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -762,16 +764,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     machine, results = ran
     figures = summarize(results, args.days, args.rate)
-    command = ".venv/bin/python benchmarks/sitting.py"
-    if args.quick:
-        command += " --quick"
-    elif (args.days, args.rate) != (7, 100.0):
-        command += f" --days {args.days} --rate {args.rate:g}"
-    report = render(figures, machine, command)
-    print(report)
-    if args.write_doc:
-        write_doc(report, DOC, (START_MARKER, END_MARKER))
-        print(f"section written to {DOC}", file=sys.stderr)
+    command = days_rate_command(".venv/bin/python benchmarks/sitting.py", args)
+    publish(render(figures, machine, command), args.write_doc, DOC, (START_MARKER, END_MARKER))
     return 0
 
 

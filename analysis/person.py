@@ -14,9 +14,7 @@ from typing import Final
 
 import pandas as pd
 
-from analysis import insights, routine
-from analysis.alerts import LiveSittingAlerts
-from analysis.pipeline import sitting_settings, stored_orientation
+from analysis import routine
 from analysis.routine_program import Program, default_program, parse_program
 from sensors.errors import UsageError
 from sensors.store import Store
@@ -60,6 +58,8 @@ def log_routine(
 
 def insight_tables(store: Store, until_day: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The person's daily and weekly insight tables (``analysis.insights.insight_tables``)."""
+    from analysis import insights  # scipy: imported here, so logging a routine starts fast
+
     return insights.insight_tables(
         active_program(store),
         store.read_table("routine_log"),
@@ -75,6 +75,9 @@ def live_streak(store: Store, device_id: str, now_ns: int | None = None) -> tupl
     (the same one ``psoas collect --live-alerts`` runs); None when it is not streaming or not
     sitting. Reads only committed parts, so a collector writing at the same time is never seen
     half-way."""
+    from analysis.alerts import LiveSittingAlerts  # the analysis stack (scipy): see above
+    from analysis.pipeline import sitting_settings, stored_orientation
+
     device = store.device(device_id)
     if device is None or device.placement not in ("thigh", "lower_back", "chest", "wrist"):
         return None

@@ -18,6 +18,7 @@ import typer
 from rich.table import Table
 
 from analysis import adherence, routine
+from analysis.person import active_program, log_routine
 from analysis.routine_program import Program, parse_program
 from psoas.console import err, out
 from psoas.context import open_store
@@ -45,24 +46,11 @@ def _store() -> Store:
     return open_store()
 
 
-def _person():  # type: ignore[no-untyped-def]
-    """``analysis.person``, imported when a command runs: it brings the whole analysis stack
-    (scipy, about 0.7 s), which every other psoas command would otherwise pay at start-up."""
-    from analysis import person
-
-    return person
-
-
 DateOption = Annotated[str | None, typer.Option("--date", help="Day (YYYY-MM-DD); default today.")]
 
 
-def today() -> dt.date:
-    """The local day now (the machine's time zone)."""
-    return local_today()
-
-
 def log_entries(store: Store, entries: list[routine.Entry], origin: str = "cli") -> list[str]:
-    return _person().log_routine(store, entries, origin)
+    return log_routine(store, entries, origin)
 
 
 def _side_result(text: str, option: str) -> tuple[str, str]:
@@ -96,14 +84,14 @@ def log_command(
     note: Annotated[str, typer.Option(help="A note kept with the entries.")] = "",
 ) -> None:
     """Log what you did and how you feel; everything given is checked before anything is stored."""
-    day = parse_day(date) if date else today()
+    day = parse_day(date) if date else local_today()
     tests = dict(_side_result(text, "--hang-test") for text in hang_test or [])
     with _store() as store:
-        program = _person().active_program(store)
+        program = active_program(store)
         entries = routine.form_entries(
             program,
             day=day,
-            today=today(),
+            today=local_today(),
             exercise=exercise,
             sets=sets,
             reps=reps,
@@ -128,10 +116,10 @@ def done_command(
     ] = None,
 ) -> None:
     """Log the whole daily routine as prescribed (each exercise at the low end of its range)."""
-    day = parse_day(date) if date else today()
+    day = parse_day(date) if date else local_today()
     with _store() as store:
-        program = _person().active_program(store)
-        entries = routine.done_entries(program, day, today())
+        program = active_program(store)
+        entries = routine.done_entries(program, day, local_today())
         messages = log_entries(store, entries)
         daily = adherence.daily_adherence(
             program, store.read_table("routine_log"), [day.isoformat()]
@@ -212,8 +200,8 @@ def import_command(
             f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8 CSV"
         ) from exc
     with _store() as store:
-        program = _person().active_program(store)
-        entries = routine.parse_log_csv(text, program, today(), where=str(path))
+        program = active_program(store)
+        entries = routine.parse_log_csv(text, program, local_today(), where=str(path))
         messages = log_entries(store, entries, origin="csv")
     logged = sum(m.endswith(": logged") for m in messages)
     out.print(f"{path}: {len(entries)} rows, {logged} new, {len(entries) - logged} known or edits")
@@ -226,7 +214,7 @@ def show_command(
 ) -> None:
     """The program in use, this week's adherence against its goals, and the streaks."""
     with _store() as store:
-        program = _person().active_program(store)
+        program = active_program(store)
         log = store.read_table("routine_log")
     print_program(program)
     print_adherence(program, log, weeks)
@@ -252,7 +240,7 @@ def print_program(program: Program) -> None:
 
 
 def print_adherence(program: Program, log: pd.DataFrame, weeks: int) -> None:
-    end = today()
+    end = local_today()
     days = [(end - dt.timedelta(days=i)).isoformat() for i in range(7 * weeks - 1, -1, -1)]
     daily = adherence.daily_adherence(program, log, days)
     weekly = adherence.weekly_adherence(daily, program)
@@ -312,5 +300,5 @@ def program_use(name: Annotated[str, typer.Argument(help="A stored program, or d
             if read_program_text(store.home, check_name(name)) is None:
                 raise UsageError(f"no program {name!r}; `psoas routine program list` shows them")
             store.set_meta(ACTIVE_PROGRAM_KEY, name)
-            _person().active_program(store)  # still valid
+            active_program(store)  # still valid
     out.print(f"using program {name}")

@@ -148,7 +148,7 @@ from sensors.ble.wearable_records import RecordStore, split_batch
 from sensors.errors import UsageError
 from sensors.schema import ACC_COLUMNS, GYRO_COLUMNS
 from sensors.simulate import SimulatedRecording, simulate_day
-from sensors.timeutil import system_tz, zone
+from sensors.timeutil import local_today, system_tz, zone
 
 __all__ = [
     "KINDS",
@@ -1314,7 +1314,7 @@ class VirtualWearable:
         if strides is None or len(strides) == 0:
             truth = await asyncio.to_thread(
                 simulate_day,
-                dt.datetime.now(zone(o.tz or system_tz())).date(),
+                local_today(o.tz),
                 placement="foot",
                 tz=o.tz or system_tz(),
                 seed=o.seed,
@@ -1448,7 +1448,7 @@ def simulate_days(
     if days < 1:
         raise UsageError(f"days={days} must be at least 1")
     tz = tz or system_tz()
-    last_day = last_day or dt.datetime.now(zone(tz)).date() - dt.timedelta(days=1)
+    last_day = last_day or local_today(tz) - dt.timedelta(days=1)
     out: list[SimulatedRecording] = []
     seq = 0
     for i in range(days):
@@ -1487,7 +1487,7 @@ async def run_virtual_wearable(
     tz = tz or options.tz or system_tz()
     zone(tz)
     if options.kind == "footpod":
-        day = last_day or dt.datetime.now(zone(tz)).date()
+        day = last_day or local_today(tz)
         sims = [
             await asyncio.to_thread(
                 simulate_day,

@@ -9,19 +9,16 @@ collector syncing it over two bumble stacks in one process (test_store_crash.py 
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import os
 import sys
 from pathlib import Path
 
-from sensors.ble.adapters import parse_adapter
-from sensors.ble.collector import ImuCollector, choose, scan
 from sensors.ble.wearable import WearableOptions, wearable_from_simulation
 from sensors.importers import ImportOptions, import_file
 from sensors.simulate import SimulatedRecording, simulate_day
 from sensors.store import DeviceInfo, RecordingInfo, Store
 from tests.conftest import imu_frame
+from tests.test_collector import run, sync
 
 SYNC_SAMPLES = 3_000_000
 SYNC_BATCH = 150_000
@@ -65,26 +62,12 @@ def collect_records(sim: SimulatedRecording):
 
 
 def run_collect(home: Path, sim: SimulatedRecording) -> None:
-    """Sync the wearable into ``home`` with the collector, as `psoas collect` does. A restarted
-    process is a device that still holds every record: the store's cursor decides what is new."""
-
-    async def body() -> None:
-        wearable = wearable_from_simulation(sim, WearableOptions(name=COLLECT_NAME))
-        link = f"bumble:link:crash-{os.getpid()}"
-        await wearable.start(link)
-        adapter = parse_adapter(link)
-        try:
-            found = choose(await scan(adapter, 0.5), COLLECT_NAME)
-            with Store.open(home) as store:
-                collector = ImuCollector(
-                    store, adapter, found, tz="UTC", commit_every_s=COLLECT_COMMIT_EVERY_S
-                )
-                await collector.run(None)
-        finally:
-            await adapter.close()
-            await wearable.stop()
-
-    asyncio.run(asyncio.wait_for(body(), 120))
+    """Sync the wearable into ``home`` with the collector, as `psoas collect` does (the
+    collector tests' ``sync``). A restarted process is a device that still holds every record:
+    the store's cursor decides what is new."""
+    wearable = wearable_from_simulation(sim, WearableOptions(name=COLLECT_NAME))
+    with Store.open(home) as store:
+        run(sync(store, wearable, scan_s=0.5, commit_every_s=COLLECT_COMMIT_EVERY_S), 120)
 
 
 def run_csv(home: Path, path: Path) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import socket
 import subprocess
 import time
 import urllib.request
@@ -16,6 +15,7 @@ import pytest
 
 from psoas.demo import DEMO_WEARABLE, demo_days
 from sensors.store import Store
+from tests.conftest import free_port
 from tests.test_cli import PSOAS, psoas
 
 
@@ -27,12 +27,6 @@ class DemoRun:
     weeks_status: int
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory) -> DemoRun:
     """One `psoas demo` as the README's quick start runs it (a workday synced over Bluetooth,
@@ -42,7 +36,7 @@ def demo_run(tmp_path_factory) -> DemoRun:
     with Store.open(home):
         pass  # an earlier demo's store ...
     (home / "left-over").write_text("from the first run")  # ... with something in it
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [PSOAS, "--home", str(home), "demo", "--tz", "Europe/Berlin", "--port", str(port)],
         stdout=subprocess.PIPE,

@@ -19,7 +19,7 @@ import pytest
 
 from sensors.store import Store
 from tests.conftest import REPO, catalog_count, imu_frame, shared_file
-from tests.crash_worker import SYNC_DEVICE, sync_input
+from tests.crash_worker import SYNC_DEVICE, collect_records, collect_simulation, sync_input
 
 KILLS_DURING_SYNC = 10
 KILLS_DURING_CSV_IMPORT = 6
@@ -73,7 +73,6 @@ class _Peek:
         self.home = home
 
     def __enter__(self) -> bool:
-
         if not (self.home / "catalog.sqlite").exists():
             return False
         conn = sqlite3.connect(self.home / "catalog.sqlite")
@@ -368,13 +367,11 @@ def run(home):
 
 def _stored_samples(home: Path) -> pd.DataFrame | None:
     with Store.open(home) as store:
-        devices = store._query("SELECT device_id FROM devices")["device_id"].tolist()
+        devices = store.devices()["device_id"].tolist()
         return store.read_samples(devices[0]) if devices else None
 
 
 def test_collector_survives_sigkill_at_random_points(tmp_path: Path):
-    from tests.crash_worker import collect_records, collect_simulation
-
     expected = collect_records(collect_simulation())
     server = _ForkServer(_COLLECT)
     try:

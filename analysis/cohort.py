@@ -64,6 +64,7 @@ from analysis.pipeline import (
 )
 from sensors.errors import ImportFormatError, PsoasError, StoreError, UsageError
 from sensors.importers import ImportOptions, expand_paths, import_file
+from sensors.importers.base import SENSOR_HEIGHT_RANGE_M
 from sensors.schema import DERIVED_TABLES, PLACEMENTS
 from sensors.store import Store
 from sensors.store.home import make_private_dir
@@ -82,8 +83,6 @@ FAILURES_FILE = "failures.csv"
 FAILURE_COLUMNS = ("participant", "stage", "day", "file", "error")
 DEFAULT_PLACEMENT = "unknown"
 """Placement of a participant participants.csv does not describe (``psoas import``'s default)."""
-SENSOR_HEIGHT_RANGE_M = (0.2, 2.0)
-"""Plausible sensor heights above the ground (m), as ``psoas import --sensor-height`` checks."""
 _PARTICIPANT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _NOT_A_FORMAT = "not a format psoas can import"
 _SUMMARY_DTYPES = {

@@ -39,7 +39,7 @@ from analysis.sitting import (
     runs_of,
     sitting_summary,
 )
-from analysis.steps import PeakFinder, StepBand, count_per_epoch, in_moving_epochs
+from analysis.steps import PeakFinder, StepBand, count_per_epoch
 from analysis.stride import conform, empty_strides
 from analysis.transitions import trunk_transitions
 from analysis.trunk_stride import trunk_strides
@@ -182,10 +182,8 @@ def _posture_and_steps(
             drop_c = TEMPERATURE_DROP_C
         codes[signal.non_wear(epochs, temperature_drop_c=drop_c)] = NON_WEAR
     step_t = np.empty(0, np.int64)
-    moving = codes == MOVING
-    if peaks is not None and len(t_ns) >= 3 * rate_hz and moving.any():
-        epoch_t = epochs["t"].to_numpy(np.int64)
-        step_t = in_moving_epochs(t_ns[peaks.finish()], epoch_t, moving)
+    if peaks is not None:
+        step_t = peaks.step_times(t_ns, epochs["t"].to_numpy(np.int64), codes == MOVING)
     return _PostureDay(epochs, codes, calibration, orientation, step_t, rate_hz)
 
 

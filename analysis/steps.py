@@ -57,6 +57,7 @@ class PeakFinder:
     """
 
     def __init__(self, rate_hz: float) -> None:
+        self.rate_hz = rate_hz
         self.distance = max(1, int(MIN_STEP_S * rate_hz))
         self._band = np.empty(0, np.float32)
         self._start = 0  # sample index of self._band[0]
@@ -72,6 +73,19 @@ class PeakFinder:
         """Sample indices (int64, increasing) of every candidate peak fed."""
         self._search(final=True)
         return np.concatenate(self._found) if self._found else np.empty(0, np.int64)
+
+    def step_times(
+        self,
+        t_ns: np.ndarray,
+        epoch_t_ns: np.ndarray,
+        moving: np.ndarray,
+        epoch_ns: int = 1_000_000_000,
+    ) -> np.ndarray:
+        """Times (ns) of the candidates fed (samples ``t_ns``) that fall in ``moving`` epochs
+        (starts ``epoch_t_ns``); none for a recording under 3 s or without movement."""
+        if len(t_ns) < 3 * self.rate_hz or not moving.any():
+            return np.empty(0, np.int64)
+        return in_moving_epochs(t_ns[self.finish()], epoch_t_ns, moving, epoch_ns)
 
     def _search(self, final: bool) -> None:
         context = 2 * self.distance
@@ -116,12 +130,10 @@ def peak_times(
 ) -> np.ndarray:
     """Times (ns) of the step peaks of ``band`` that fall in ``moving`` epochs (the band
     searched ``chunk`` samples at a time by :class:`PeakFinder`)."""
-    if len(t_ns) < 3 * rate_hz or not moving.any():
-        return np.empty(0, np.int64)
     finder = PeakFinder(rate_hz)
     for a in range(0, len(band), chunk):
         finder.feed(band[a : a + chunk])
-    return in_moving_epochs(t_ns[finder.finish()], epoch_t_ns, moving, epoch_ns)
+    return finder.step_times(t_ns, epoch_t_ns, moving, epoch_ns)
 
 
 def step_times(

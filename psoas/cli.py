@@ -21,6 +21,7 @@ from psoas.context import open_store, state
 from psoas.routine_cli import routine_app
 from sensors.errors import PsoasError, UsageError
 from sensors.importers import ImportOptions
+from sensors.importers.base import SENSOR_HEIGHT_RANGE_M
 from sensors.schema import EXPORT_TABLES, PLACEMENTS
 from sensors.store import store_exists
 from sensors.timeutil import parse_day, system_tz, zone
@@ -98,8 +99,11 @@ def import_(
         raise UsageError(f"--gyro-unit {gyro_unit!r}: use dps or rads")
     if placement not in PLACEMENTS:
         raise UsageError(f"--placement {placement!r}: use one of {', '.join(PLACEMENTS)}")
-    if sensor_height is not None and not 0.2 <= sensor_height <= 2.0:
-        raise UsageError(f"--sensor-height {sensor_height}: give the height in metres (0.2-2.0)")
+    low_m, high_m = SENSOR_HEIGHT_RANGE_M
+    if sensor_height is not None and not low_m <= sensor_height <= high_m:
+        raise UsageError(
+            f"--sensor-height {sensor_height}: give the height in metres ({low_m:g}-{high_m:g})"
+        )
     zone_name = tz or system_tz()
     zone(zone_name)
     options = ImportOptions(

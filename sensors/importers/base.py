@@ -20,6 +20,10 @@ ProgressCallback = Callable[[int, int], None]
 """Called with (bytes read so far, file size in bytes)."""
 
 
+SENSOR_HEIGHT_RANGE_M = (0.2, 2.0)
+"""Plausible heights of a sensor above the ground (m), for ``sensor_height_m``."""
+
+
 @dataclass(frozen=True)
 class ImportOptions:
     """What the user told ``psoas import`` about the files (None = detect or default)."""

@@ -370,7 +370,7 @@ class Store:
         """``t`` of the stored sample at the sync cursor (the highest stored seq), or None."""
         row = self._conn.execute(
             "SELECT last_t FROM parts WHERE device_id = ? AND kind = 'raw'"
-            " ORDER BY last_seq DESC LIMIT 1",
+            " ORDER BY first_seq DESC LIMIT 1",  # disjoint ranges: the index gives the last
             (device_id,),
         ).fetchone()
         return None if row is None else int(row[0])

@@ -9,6 +9,7 @@ from dash import Input, Output, callback, dcc, html
 
 from analysis import insights
 from dashboard import queries
+from dashboard.components import labelled
 from dashboard.figures import effects_figure, lag_scatter_figure
 from sensors.timeutil import local_today
 
@@ -38,29 +39,25 @@ def layout(**_query: str) -> html.Div:
             dcc.Graph(id="effects", config={"displaylogo": False}),
             dbc.Row(
                 [
-                    dbc.Col(
-                        [
-                            dbc.Label("Outcome", html_for="lag-outcome"),
-                            dbc.Select(
-                                id="lag-outcome",
-                                options=[{"label": text, "value": v} for v, text in OUTCOMES],
-                                value=OUTCOMES[0][0],
-                            ),
-                        ],
+                    labelled(
+                        "Outcome",
+                        dbc.Select(
+                            id="lag-outcome",
+                            options=[{"label": text, "value": v} for v, text in OUTCOMES],
+                            value=OUTCOMES[0][0],
+                        ),
                         md=4,
                     ),
-                    dbc.Col(
-                        [
-                            dbc.Label("Outcome on", html_for="lag-days"),
-                            dbc.Select(
-                                id="lag-days",
-                                options=[
-                                    {"label": "the same day", "value": "0"},
-                                    {"label": "the next day", "value": "1"},
-                                ],
-                                value="1",
-                            ),
-                        ],
+                    labelled(
+                        "Outcome on",
+                        dbc.Select(
+                            id="lag-days",
+                            options=[
+                                {"label": "the same day", "value": "0"},
+                                {"label": "the next day", "value": "1"},
+                            ],
+                            value="1",
+                        ),
                         md=4,
                     ),
                 ]

@@ -51,13 +51,7 @@ def layout(**_query: str) -> html.Div:
                         "Day (YYYY-MM-DD)",
                         dbc.Input(id="form-day", type="text", value=local_today().isoformat()),
                     ),
-                    dbc.Col(
-                        [
-                            dbc.Label("Exercise", html_for="form-exercise"),
-                            _choice("form-exercise", exercises),
-                        ],
-                        md=4,
-                    ),
+                    labelled("Exercise", _choice("form-exercise", exercises), md=4),
                     _field(
                         "Side",
                         _choice(
@@ -81,13 +75,7 @@ def layout(**_query: str) -> html.Div:
             ),
             dbc.Row(
                 [
-                    dbc.Col(
-                        [
-                            dbc.Label("Note", html_for="form-note"),
-                            dbc.Input(id="form-note", type="text"),
-                        ],
-                        md=6,
-                    ),
+                    labelled("Note", dbc.Input(id="form-note", type="text"), md=6),
                     dbc.Col(
                         dbc.Button("Log", id="form-submit", type="submit", color="primary"),
                         md=2,

@@ -44,7 +44,6 @@ class Stats:
     coverage: int | None = None
     features: int | None = None
     corpus: int | None = None
-    new_units: int | None = None
     seconds: float = 0.0
     artifacts: tuple[str, ...] = ()
 
@@ -81,7 +80,6 @@ def parse(target: str, returncode: int, log: str, seconds: float) -> Stats:
 
     stats.executions = stat("number_of_executed_units")
     stats.exec_per_s = stat("average_exec_per_sec")
-    stats.new_units = stat("new_units_added")
     status = re.findall(r"^#(\d+)\s+\w+\s+cov: (\d+) ft: (\d+) corp: (\d+)", log, re.M)
     if status:
         runs, cov, ft, corp = (int(v) for v in status[-1])
@@ -95,7 +93,7 @@ def _has(args: list[str], option: str) -> bool:
     return any(a.startswith(f"-{option}=") for a in args)
 
 
-def run_target(name: str, args: list[str], *, quiet: bool = False) -> Stats:
+def run_target(name: str, args: list[str]) -> Stats:
     """Fuzz one target in a child process with libFuzzer ``args`` and report its figures."""
     from fuzz.targets import TARGETS
 
@@ -133,10 +131,9 @@ def run_target(name: str, args: list[str], *, quiet: bool = False) -> Stats:
             if p.name not in before and p.name.startswith(ARTIFACT_KINDS)
         )
     )
-    if not quiet:
-        print(stats.line(), flush=True)
-        if stats.findings:
-            print(f"    see {log_path}", flush=True)
+    print(stats.line(), flush=True)
+    if stats.findings:
+        print(f"    see {log_path}", flush=True)
     return stats
 
 

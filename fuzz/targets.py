@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import io
 import re
 import shutil
@@ -210,6 +211,7 @@ def _text_seed(name: str) -> list[bytes]:
     return [data]
 
 
+@functools.cache  # the zip target's seed is the first of these: the export is built once
 def _apple_xml_seeds() -> list[bytes]:
     folder = _workdir() / "seeds"
     folder.mkdir(exist_ok=True)
@@ -371,9 +373,6 @@ class Finding:
     data: bytes
     error: str
     where: str
-
-    def __str__(self) -> str:
-        return f"{self.target}: {self.error} at {self.where} ({len(self.data)} bytes of input)"
 
 
 def is_typed(target: Target, exc: BaseException) -> bool:

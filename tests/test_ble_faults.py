@@ -128,13 +128,11 @@ def test_a_live_stream_that_goes_silent_is_resynced_without_loss_or_duplicates(s
     after 0.3 s and forgets the stream): the collector sees the silence, reconnects, syncs what
     was logged meanwhile and streams on. Offline log and live samples: each stored once."""
     sim = recording(2)
-    live = recording(5, skip_minutes=2).samples
-    live_frames = [live.iloc[i : i + 500] for i in range(0, len(live), 500)]
     offline = len(sim.samples)
     options = WearableOptions(
         name="psoas-live-hang", stall_after_samples=offline + 50, stall_for_s=0.3
     )
-    wearable = wearable_from_simulation(sim, options, live_source=live_frames)
+    wearable = wearable_from_simulation(sim, options, live_source=live_frames(5, 2))
     report = run(sync(store, wearable, live_s=5.0, delete=False, stall_timeout_s=STALL_S))
     expected = wearable.records.to_frame()  # the offline log plus everything sampled live
     stored = store.read_samples(report.device_id)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from fuzz import harness
-from fuzz.targets import TARGETS, Target, check, findings, is_typed, mutations
+from fuzz.targets import SEED_CAP, TARGETS, Target, check, findings, is_typed, mutations
 from sensors.ble.profiles import ProfileDecodeError, rsc
 from sensors.errors import ImportFormatError, PsoasError
 from tests.conftest import REPO, SHARED_DATA
@@ -34,7 +34,7 @@ def test_every_target_has_seeds(seeds: dict[str, list[bytes]]) -> None:
             pytest.skip(f"{SHARED_DATA / folder} is not available on this machine")
         assert seeds[name], name
     for name, found in seeds.items():
-        assert found and all(0 < len(s) <= 64 * 1024 for s in found), name
+        assert found and all(0 < len(s) <= SEED_CAP for s in found), name
 
 
 @pytest.mark.parametrize("name", list(TARGETS))
@@ -50,10 +50,9 @@ def test_seeds_and_mutations_raise_only_typed_errors(
 
 def test_the_seeds_decode(seeds: dict[str, list[bytes]]) -> None:
     """A seed the decoder refuses would waste the fuzzer's time: the valid ones decode."""
-    for name in ("fit_records", "geneactiv", "csv", "csv_sensor_logger", "apple_health_xml"):
-        for seed in seeds[name]:
-            TARGETS[name].run(seed)
-    for name in ("imu_batch", "imu_config", "rsc_measurement", "rsc_feature"):
+    valid = ("fit_records", "geneactiv", "csv", "csv_sensor_logger", "apple_health_xml")
+    valid += ("imu_batch", "imu_config", "rsc_measurement", "rsc_feature")
+    for name in valid:
         for seed in seeds[name]:
             TARGETS[name].run(seed)
 

@@ -54,12 +54,11 @@ def export(store: Store, table: str, fmt: str, out: str, device: str | None = No
     """Write ``table`` as ``fmt`` to path ``out`` ('-' = stdout); return the number of rows."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt!r}; choose csv or parquet")
-    check_outside_store(out, store.home)
     frames = table_frames(store, table, device)
-    return write_output(out, lambda sink: _write(frames, fmt, sink, table))
+    return write_output(out, store.home, lambda sink: _write(frames, fmt, sink, table))
 
 
-def check_outside_store(out: str, home: Path) -> None:
+def _check_outside_store(out: str, home: Path) -> None:
     """Refuse an output path inside the store: writing there could replace the store's own
     files (``--out HOME/catalog.sqlite`` would destroy it)."""
     if out == "-":
@@ -72,9 +71,11 @@ def check_outside_store(out: str, home: Path) -> None:
         )
 
 
-def write_output(out: str, write: Callable[[BinaryIO], int]) -> int:
+def write_output(out: str, home: Path, write: Callable[[BinaryIO], int]) -> int:
     """Run ``write`` on stdout (``out`` '-') or on file ``out``, which then holds all of the
-    output or, when ``write`` fails, stays as it was; returns what ``write`` returns."""
+    output or, when ``write`` fails, stays as it was; returns what ``write`` returns. ``out``
+    inside the store ``home`` is refused before anything is written."""
+    _check_outside_store(out, home)
     if out == "-":
         return write(sys.stdout.buffer)
     target = Path(out)

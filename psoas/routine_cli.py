@@ -22,7 +22,7 @@ from analysis.person import active_program, log_routine
 from analysis.routine_program import Program, parse_program
 from psoas.console import err, out
 from psoas.context import open_store
-from psoas.export import check_outside_store, write_output
+from psoas.export import write_output
 from sensors.errors import UsageError
 from sensors.store import Store
 from sensors.store.programs import (
@@ -180,10 +180,9 @@ def export_command(
     """Write the log as CSV (current entries; --history for every version)."""
     with _store() as store:
         log = store.read_table("routine_log")
-    check_outside_store(out_path, store.home)
     frame = log if history else routine.current(log)
     text = routine.log_to_csv(frame)
-    write_output(out_path, lambda sink: sink.write(text.encode()))
+    write_output(out_path, store.home, lambda sink: sink.write(text.encode()))
     if out_path != "-":
         err.print(f"wrote {len(frame):,} routine entries to {out_path}")
 

@@ -8,9 +8,9 @@ import sys
 from analysis import insights
 from analysis.person import insight_tables
 from psoas.console import err, out
-from psoas.routine_cli import today
 from sensors.errors import UsageError
 from sensors.store import Store
+from sensors.timeutil import local_today
 
 TABLES = ("daily", "weekly", "associations")
 
@@ -20,7 +20,7 @@ def print_insights(store: Store, start_day: str | None = None, table: str | None
     if table is not None and table not in TABLES:
         raise UsageError(f"--table {table!r}: choose one of {', '.join(TABLES)}")
     log = store.read_table("routine_log")
-    daily, weekly = insight_tables(store, today().isoformat())
+    daily, weekly = insight_tables(store, local_today().isoformat())
     associations = insights.associations(daily, weekly)
     if table is not None:
         frame = {"daily": daily, "weekly": weekly, "associations": associations}[table]
